@@ -1,0 +1,1 @@
+"""Local image repository (import, fetch, verify) and the synthetic example images."""
