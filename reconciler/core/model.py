@@ -241,3 +241,11 @@ class ResolvedDevice:
     targets: Mapping[ImageType, Target]
     settings: Settings
     groups: tuple[str, ...] = ()
+
+
+class ImageStatus(enum.StrEnum):
+    """What the local image repository holds for a catalog image (read by the planner)."""
+
+    PRESENT = "present"  # present and its sha256 matches the catalog
+    MISSING = "missing"
+    CHECKSUM_MISMATCH = "checksum-mismatch"
