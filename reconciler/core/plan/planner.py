@@ -198,7 +198,9 @@ def plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], sn
     fleet = Fleet.build(desired, resolved, snapshot, image_status)
     states = device_states or {}
 
-    names = set(resolved) | {n for n in by_device if n in desired.inventory or n in resolved}
+    names = set(resolved) | set(desired.inventory)
+    for n in [n for n in by_device if n not in names]:
+        fleet_findings.extend(by_device.pop(n))
     if only is not None:
         names &= only
     plans: list[DevicePlan] = []
@@ -206,15 +208,15 @@ def plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], sn
     for name in sorted(names):
         r = resolved.get(name)
         upstream = by_device.get(name, [])
+        if (r is None or not r.targets) and not upstream:
+            unmanaged += 1  # no policy gives it a target
+            continue
         if r is None:  # resolution failed for the device: report what it said
             managed += 1
             inv = desired.inventory.get(name)
             plans.append(DevicePlan(name, inv.mode if inv else None,
                                     str(inv.driver) if inv else "asa",
                                     findings=tuple(_accept(_dedupe(upstream), frozenset()))))
-            continue
-        if not r.targets and not upstream:
-            unmanaged += 1
             continue
         managed += 1
         p = plan_device(name, r, snapshot.devices.get(name), snapshot, fleet, states.get(name),

@@ -12,7 +12,7 @@ from reconciler.contract import FindingCode, Severity, StepAction
 from reconciler.core.model import ImageType, InstallLocation, Mode, OnError, Operation, Order
 from reconciler.core.plan.model import PLAN_FORMAT_VERSION, ReadyCondition
 
-SCHEMA_ID = "https://github.com/reconciler/reconciler/schemas/plan.schema.json"
+SCHEMA_ID = "https://reconciler.example/schemas/plan.schema.json"
 
 
 def _enum(e: Any) -> list[str]:

@@ -1,0 +1,174 @@
+"""`reconciler plan`: what would change, what is blocked and why, in text, JSON or Markdown.
+
+Reads the desired state (desired/, inventory/), an observed snapshot (`--inventory`) or a fresh
+discovery (`--discover`), the local image repository's status, then runs the pure planner.
+A desired state with errors that are not about one device (a YAML syntax error, an unknown
+image...) is not planned at all: a plan from half a policy would be wrong, not partial.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+
+from reconciler.contract import ExitCode, FindingCode, Severity
+from reconciler.core.findings import Finding
+from reconciler.core.model import DesiredState, ImageStatus
+from reconciler.core.observed import Snapshot
+from reconciler.core.plan import Plan, plan_fleet
+from reconciler.errors import ConfigError
+
+
+def _load_desired(root: Path) -> tuple[DesiredState, list[Finding]]:
+    from reconciler.loader import DirectorySource, load_desired
+
+    return load_desired(DirectorySource(root))
+
+
+def _load_snapshot(path: Path) -> Snapshot:
+    from reconciler.loader import load_snapshot
+
+    return load_snapshot(path)
+
+
+def _discover(root: Path, desired: DesiredState, only: set[str] | None) -> Snapshot:
+    try:
+        from reconciler.discovery import discover_fleet
+    except ImportError as e:  # the simulator/driver layer is optional at this point
+        raise ConfigError("discovery is not available in this installation",
+                          hint="discover with `reconciler discover --out snapshot.json` and "
+                               "pass --inventory snapshot.json") from e
+    return discover_fleet(desired, root=root, only=only)
+
+
+def _image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageStatus]:
+    from reconciler.images.repository import ImageRepository
+
+    return ImageRepository(images_dir).status(desired.images)
+
+
+def _resolve(desired: DesiredState, snapshot: Snapshot):  # type: ignore[no-untyped-def]
+    from reconciler.core.resolve import resolve_fleet
+
+    return resolve_fleet(desired, {n: d for n, d in snapshot.devices.items()})
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# errors the planner finds again per device (blocking only the devices concerned)
+_DEVICE_SCOPED = {FindingCode.BUNDLE_SYSTEM_IMAGES, FindingCode.UNSUPPORTED_IMAGE}
+
+
+def _fatal(findings: Iterable[Finding]) -> list[Finding]:
+    """Errors that are not about one device: the desired state cannot be trusted as a whole."""
+    return [f for f in findings
+            if f.severity is Severity.ERROR and not f.device and f.code not in _DEVICE_SCOPED]
+
+
+def exit_code(plan: Plan, detailed: bool) -> ExitCode:
+    """Errors anywhere -> 1 (the plan is still printed); else with --detailed-exitcode 2 when
+    something would change, 0 when nothing would."""
+    if plan.has_errors:
+        return ExitCode.ERROR
+    if detailed and plan.has_changes:
+        return ExitCode.CHANGES
+    return ExitCode.OK
+
+
+def render(plan: Plan, fmt: str, *, steps: bool) -> str | None:
+    if fmt == "json":
+        from reconciler.render.json import render_json
+
+        return render_json(plan)
+    if fmt == "markdown":
+        from reconciler.render.markdown import render_markdown
+
+        return render_markdown(plan)
+    return None  # text goes straight to the console (colours on a terminal)
+
+
+@click.command("plan")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".",
+              show_default=True, help="The desired-state repository (desired/, inventory/).")
+@click.option("--inventory", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Observed snapshot (JSON or YAML) from `reconciler discover --out`.")
+@click.option("--discover", is_flag=True, help="Discover the fleet now instead of reading a "
+              "snapshot.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the plan (JSON with fingerprints) for `reconciler apply --plan`.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when there are changes, 0 when none, 1 on errors.")
+@click.option("--device", "devices", multiple=True, metavar="NAME",
+              help="Plan only this device (repeatable).")
+@click.option("--steps", is_flag=True, help="Text format: list every step of every device.")
+@click.option("--images", "images_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Local image repository (default .reconciler/images).")
+def command(root: Path, snapshot_path: Path | None, discover: bool, fmt: str, out: Path | None,
+            detailed_exitcode: bool, devices: tuple[str, ...], steps: bool,
+            images_dir: Path | None) -> None:
+    """Plan the image changes that bring the fleet to its desired state."""
+    from reconciler.paths import image_repo_dir
+
+    if discover == (snapshot_path is not None):
+        raise click.UsageError("give exactly one of --inventory SNAPSHOT or --discover")
+    desired, load_findings = _load_desired(root)
+    fatal = _fatal(load_findings)
+    if fatal:
+        _refuse(fatal)
+    only = set(devices) if devices else None
+    if only:
+        unknown = sorted(only - set(desired.inventory))
+        if unknown:
+            raise ConfigError(f"unknown device(s): {', '.join(unknown)}",
+                              hint="use names from inventory/devices.yaml")
+
+    snapshot = _discover(root, desired, only) if discover else _load_snapshot(snapshot_path)  # type: ignore[arg-type]
+    resolved, resolve_findings = _resolve(desired, snapshot)
+    fatal = _fatal(resolve_findings)
+    if fatal:
+        _refuse(fatal)
+    status = _image_status(images_dir or image_repo_dir(root), desired)
+    plan = plan_fleet(desired, resolved, snapshot, status, only=only,
+                      findings=[*load_findings, *resolve_findings])
+
+    if out is not None:
+        from reconciler.render.json import render_json
+
+        _write_atomic(out, render_json(plan))
+    text = render(plan, fmt, steps=steps)
+    if text is None:
+        from rich.console import Console
+
+        from reconciler.render.text import print_plan
+
+        print_plan(plan, Console(soft_wrap=False), steps=steps)
+        if out is not None:
+            click.echo(f"plan saved to {out} ({plan.fingerprint[:23]}…)", err=True)
+    else:
+        sys.stdout.write(text)
+    click.get_current_context().exit(exit_code(plan, detailed_exitcode))
+
+
+def _refuse(findings: list[Finding]) -> None:
+    for f in findings:
+        click.echo(f"error: {f.line()} — {f.action}", err=True)
+    click.echo(f"not planned: fix the {len(findings)} error(s) above (`reconciler validate` "
+               "lists everything)", err=True)
+    click.get_current_context().exit(ExitCode.ERROR)
