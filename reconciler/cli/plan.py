@@ -53,9 +53,10 @@ def _image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageSta
 
 
 def _resolve(desired: DesiredState, snapshot: Snapshot):  # type: ignore[no-untyped-def]
+    from reconciler.core.plan.planner import observed_models
     from reconciler.core.resolve import resolve_fleet
 
-    return resolve_fleet(desired, {n: d for n, d in snapshot.devices.items()})
+    return resolve_fleet(desired, observed_models(snapshot))
 
 
 def _write_atomic(path: Path, text: str) -> None:

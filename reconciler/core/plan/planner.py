@@ -50,15 +50,27 @@ def _accept(findings: Iterable[Finding], accepted: frozenset[str]) -> list[Findi
     return sorted(out, key=lambda f: _RANK[f.severity])
 
 
-def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+def _merge(upstream: Iterable[Finding], own: Iterable[Finding]) -> list[Finding]:
+    """Upstream findings (resolution) first; a check of ours that reports a code upstream already
+    reported for the same unit is dropped, and so is an exact repeat."""
+    up = list(upstream)
+    said = {(str(f.code), f.member) for f in up}
+    if any(f.code is FindingCode.CLUSTER_PLATFORM for f in own):
+        up = [f for f in up if f.code is not FindingCode.IMAGE_PLATFORM]  # the error says it
     seen: set[tuple[str, str, str | None]] = set()
     out = []
-    for f in findings:
+    for f in up + [f for f in own if (str(f.code), f.member) not in said]:
         key = (str(f.code), f.message, f.member)
         if key not in seen:
             seen.add(key)
             out.append(f)
     return out
+
+
+def observed_models(snapshot: Snapshot) -> dict[str, tuple[str, Mode | None]]:
+    """What resolution needs from discovery: the model (agents: their OS platform) and mode."""
+    return {n: (d.platform if d.driver == "agent" else d.model, d.mode)
+            for n, d in snapshot.devices.items()}
 
 
 def _platform(dev: ObservedDevice) -> Platform | Unsupported:
@@ -89,7 +101,7 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
 
     def blocked_plan(extra: list[Finding], mode: Mode | None = None,
                      digest: str | None = None, changes: tuple = ()) -> DevicePlan:
-        findings = _accept(_dedupe([*upstream, *extra]), resolved.settings.accept_warnings)
+        findings = _accept(_merge(upstream, extra), resolved.settings.accept_warnings)
         return DevicePlan(name, mode, driver, changes=changes, findings=tuple(findings),
                           settings=settings, observed_digest=digest)
 
@@ -131,7 +143,7 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
 
     ctx = DeviceContext(name, resolved, observed, platform, topology, tuple(drifts), fleet)
     effective_state = state if state is not None else observed.state
-    findings: list[Finding] = [*upstream, *drift_findings]
+    findings: list[Finding] = [*drift_findings]
     findings += device_checks(ctx, effective_state)
     findings += bundle_checks(ctx)
     findings += image_checks(ctx)
@@ -154,7 +166,7 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
                            catalog=fleet.desired.images)
         findings += space.findings
 
-    findings = _accept(_dedupe(findings), resolved.settings.accept_warnings)
+    findings = _accept(_merge(upstream, findings), resolved.settings.accept_warnings)
     blocked = any(f.severity is Severity.ERROR for f in findings)
     hops = ctx.passes[:-1]
     if hops:
@@ -216,7 +228,7 @@ def plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], sn
             inv = desired.inventory.get(name)
             plans.append(DevicePlan(name, inv.mode if inv else None,
                                     str(inv.driver) if inv else "asa",
-                                    findings=tuple(_accept(_dedupe(upstream), frozenset()))))
+                                    findings=tuple(_accept(_merge(upstream, ()), frozenset()))))
             continue
         managed += 1
         p = plan_device(name, r, snapshot.devices.get(name), snapshot, fleet, states.get(name),

@@ -21,6 +21,10 @@ _VPN_POLICY_PLACE = {
 }
 
 
+def _verb(items: tuple[str, ...] | list[str], one: str, many: str) -> str:
+    return one if len(items) == 1 else many
+
+
 def _names(items: Iterable[str], limit: int = 5) -> str:
     items = list(items)
     head = ", ".join(items[:limit])
@@ -106,7 +110,8 @@ def image_checks(ctx: DeviceContext) -> list[Finding]:
         elif d.direction is Direction.SAME:
             running = d.change.from_image or "another image"
             out.append(Finding(FindingCode.SAME_VERSION,
-                               f"{d.type} {img.version}: {_names(d.lagging)} run {running}; the "
+                               f"{d.type} {img.version}: {_names(d.lagging)} "
+                               f"{_verb(d.lagging, 'runs', 'run')} {running}; the "
                                f"target is {img.name} of the same release: confirm the image "
                                "swap is intended", name))
         if d.type.is_vpn:
@@ -118,7 +123,8 @@ def image_checks(ctx: DeviceContext) -> list[Finding]:
                                     if n != name)
                 except VersionError:
                     pass
-            shared = (f"; {_names(staying)} keep {d.type} {d.change.from_version}: if a shared "
+            shared = (f"; {_names(staying)} {_verb(staying, 'keeps', 'keep')} {d.type} "
+                      f"{d.change.from_version}: if a shared "
                       "VPN policy references it, give them the same target" if staying else
                       "; if the VPN policy is shared, copy the image to every device using it")
             out.append(Finding(FindingCode.VPN_SHARED_POLICY,
