@@ -75,7 +75,7 @@ def _write_atomic(path: Path, text: str) -> None:
 _DEVICE_SCOPED = {FindingCode.BUNDLE_SYSTEM_IMAGES, FindingCode.UNSUPPORTED_IMAGE}
 
 
-def _fatal(findings: Iterable[Finding]) -> list[Finding]:
+def fatal_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Errors that are not about one device: the desired state cannot be trusted as a whole."""
     return [f for f in findings
             if f.severity is Severity.ERROR and not f.device and f.code not in _DEVICE_SCOPED]
@@ -130,7 +130,7 @@ def command(root: Path, snapshot_path: Path | None, discover: bool, fmt: str, ou
     if discover == (snapshot_path is not None):
         raise click.UsageError("give exactly one of --inventory SNAPSHOT or --discover")
     desired, load_findings = _load_desired(root)
-    fatal = _fatal(load_findings)
+    fatal = fatal_findings(load_findings)
     if fatal:
         _refuse(fatal)
     only = set(devices) if devices else None
@@ -142,7 +142,7 @@ def command(root: Path, snapshot_path: Path | None, discover: bool, fmt: str, ou
 
     snapshot = _discover(root, desired, only) if discover else _load_snapshot(snapshot_path)  # type: ignore[arg-type]
     resolved, resolve_findings = _resolve(desired, snapshot)
-    fatal = _fatal(resolve_findings)
+    fatal = fatal_findings(resolve_findings)
     if fatal:
         _refuse(fatal)
     status = _image_status(images_dir or image_repo_dir(root), desired)

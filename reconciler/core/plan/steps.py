@@ -137,6 +137,9 @@ def build_steps(ctx: DeviceContext, copies: Mapping[str, Sequence[Image]],
     multi = len(passes) > 1
     convert = ctx.reloads and topo.needs_conversion and settings.allow_active_active_conversion
     placement = dict(topo.groups)
+    system = ctx.system
+    upgraded = frozenset(m.name for m in topo.members
+                         if system is not None and m.name not in system.lagging)
     made_standby = [m.name for m in others]
 
     if convert:
@@ -171,14 +174,20 @@ def build_steps(ctx: DeviceContext, copies: Mapping[str, Sequence[Image]],
         if not ctx.reloads:
             break
         timeout = settings.reload_timeout
+        # units an interrupted job already left on the target are not reloaded again
+        done = upgraded if len(passes) == 1 else frozenset()
         if ctx.mode is Mode.STANDALONE or not others:
             _reload_and_wait(s, primary.name, None, img, timeout, ReadyCondition.REACHABLE, hop)
             _check(s, primary.name, None, img, hop)
         elif ctx.mode is Mode.CLUSTER:
             for d in others:
-                _reload_and_wait(s, d.name, primary.name, img, timeout, ReadyCondition.REJOINED,
-                                 hop)
+                if d.name not in done:
+                    _reload_and_wait(s, d.name, primary.name, img, timeout,
+                                     ReadyCondition.REJOINED, hop)
                 _check(s, d.name, primary.name, img, hop)
+            if primary.name in done:
+                _check(s, primary.name, None, img, hop)
+                continue
             new_control = others[0]
             s.add(A.HANDOFF_CONTROL, new_control.name, via=primary.name, hop=hop)
             _reload_and_wait(s, primary.name, new_control.name, img, timeout,
@@ -188,9 +197,13 @@ def build_steps(ctx: DeviceContext, copies: Mapping[str, Sequence[Image]],
             primary, others = new_control, [*others[1:], primary]
         else:  # active/standby, and active/active converted to it
             standby = others[0]
-            _reload_and_wait(s, standby.name, primary.name, img, timeout,
-                             ReadyCondition.STANDBY_READY, hop)
+            if standby.name not in done:
+                _reload_and_wait(s, standby.name, primary.name, img, timeout,
+                                 ReadyCondition.STANDBY_READY, hop)
             _check(s, standby.name, primary.name, img, hop)
+            if primary.name in done:
+                _check(s, primary.name, None, img, hop)
+                continue
             s.add(A.SWITCH_ACTIVE, standby.name, via=primary.name, hop=hop)
             _reload_and_wait(s, primary.name, standby.name, img, timeout,
                              ReadyCondition.STANDBY_READY, hop)

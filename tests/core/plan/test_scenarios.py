@@ -9,8 +9,7 @@ import jsonschema
 import pytest
 from scenarios import run, scenario_names, signature
 
-from reconciler.cli.plan import exit_code
-from reconciler.contract import Severity
+from reconciler.cli.plan import exit_code, fatal_findings
 from reconciler.core.plan import Plan
 
 SCHEMA = json.loads((Path(__file__).parents[3] / "schemas" / "plan.schema.json").read_text())
@@ -25,8 +24,8 @@ def _change_text(c) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("name", scenario_names())
 def test_scenario(name: str, tmp_path: Path) -> None:
     plan, load_findings, expect = run(name, tmp_path)
-    assert not [f for f in load_findings if f.severity is Severity.ERROR and not f.device], \
-        [f.line() for f in load_findings]
+    assert not fatal_findings(load_findings), [f.line() for f in load_findings]
+    assert sorted(str(f.code) for f in load_findings) == sorted(expect.get("load_codes", []))
 
     doc = plan.to_dict()
     errors = sorted(VALIDATOR.iter_errors(doc), key=str)
@@ -75,3 +74,43 @@ def test_scenario(name: str, tmp_path: Path) -> None:
             assert list(d.contexts) == spec["contexts"]
         for part in spec.get("notes", ()):
             assert any(part in n for n in d.notes), (where, d.notes)
+
+
+SPEC3_CODES = {
+    "DISK_SPACE", "INSTALL_LOCATION_MISSING", "PENDING_CONFIG", "STANDBY_UNREACHABLE",
+    "STANDBY_NOT_READY", "ACTIVE_ACTIVE", "CLUSTER_DOWNGRADE", "CLUSTER_PLATFORM",
+    "IMAGE_NOT_IN_REPOSITORY", "IMAGE_CHECKSUM", "BUNDLE_SYSTEM_IMAGES", "UNSUPPORTED_DEVICE",
+    "UNSUPPORTED_IMAGE", "CONTEXT_IMAGE_TYPE", "BACKUP_NOT_SUPPORTED", "CONFIG_REGISTER",
+    "DEVICE_STATE", "CONFLICTING_TARGETS", "RAM_LOW", "IMAGE_PLATFORM", "VERSION_UNSUPPORTED",
+    "DOWNGRADE", "SAME_VERSION", "VPN_SHARED_POLICY", "HA_UPGRADE_PATH", "CONFIG_REQUIRED_AFTER",
+    # planner information and the devices that cannot be planned at all
+    "HA_HOPS", "CLEANUP", "WARNING_ACCEPTED", "NOT_OBSERVED", "DEVICE_UNREACHABLE",
+}
+
+
+def test_the_scenarios_cover_every_finding_and_every_topology() -> None:
+    from scenarios import FIXTURES, read_yaml
+
+    codes: set[str] = set()
+    with_steps: set[str] = set()
+    for name in scenario_names():
+        expect = read_yaml(FIXTURES / name / "expect.yaml")
+        snapshot = read_yaml(FIXTURES / name / "snapshot.yaml")
+        kinds = {}
+        for dev in snapshot["devices"]:
+            kind = dev["mode"]
+            if dev.get("driver") == "agent":
+                kind = "agent"
+            elif dev.get("context"):
+                kind = "user-context"
+            elif dev.get("context_mode") == "multiple":
+                kind = "multiple-context"
+            kinds[dev["name"]] = kind
+        for dev, spec in expect.get("devices", {}).items():
+            if isinstance(spec, dict):
+                codes.update(spec.get("codes", ()))
+                if spec.get("steps"):
+                    with_steps.add(kinds[dev])
+    assert SPEC3_CODES <= codes, sorted(SPEC3_CODES - codes)
+    assert with_steps >= {"standalone", "active-standby", "active-active", "cluster",
+                          "multiple-context", "user-context", "agent"}, with_steps

@@ -47,9 +47,10 @@ def transition_checks(ctx: DeviceContext) -> tuple[list[Finding], bool]:
     vpn = [d for d in ctx.drifts if d.type.is_vpn]
     if vpn:
         names = ", ".join(d.target.image.name for d in vpn)
+        them = "it" if len(vpn) == 1 else "them"
         out.append(Finding(FindingCode.CONFIG_REQUIRED_AFTER,
-                           f"{names} will be on the device but not in use: configure them in the "
-                           "remote-access VPN policy; the device is configuration-required after "
+                           f"{names} will be on the device but not in use: configure {them} in "
+                           "the remote-access VPN policy; the device is configuration-required after "
                            f"the copy until `reconciler device mark-operational {ctx.name}`",
                            ctx.name))
         required = True
