@@ -13,10 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-
-pytest.importorskip("reconciler.loader", reason="the loader lands with branch core (merge main)")
 
 from reconciler.contract import StepAction
 from reconciler.core.findings import Finding
@@ -25,8 +22,8 @@ from reconciler.core.observed import Snapshot, snapshot_from_dict
 from reconciler.core.plan import Plan, plan_fleet
 from reconciler.core.plan.planner import observed_models
 from reconciler.core.plan.model import Step
-from reconciler.core.resolve import resolve_fleet  # noqa: E402
-from reconciler.loader import DirectorySource, load_desired  # noqa: E402
+from reconciler.core.resolve import resolve_fleet
+from reconciler.loader import DirectorySource, load_desired
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "plan"
 SHARED_CATALOG = FIXTURES / "_shared" / "images.yaml"
