@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 
 from reconciler.core.model import (DesiredState, Image, ImageStatus, ImageType, Mode, Operation,
                                    ResolvedDevice, Settings)
@@ -48,63 +47,53 @@ class Fleet:
                    {k: tuple(sorted(v)) for k, v in staying.items()})
 
 
-@dataclass
 class DeviceContext:
-    name: str
-    resolved: ResolvedDevice
-    observed: ObservedDevice
-    platform: Platform
-    topology: Topology
-    drifts: tuple[Drift, ...]
-    fleet: Fleet
+    """One device's inputs and everything derived from them, computed once on construction
+    (plain attributes: the planner reads them many times per device, at fleet scale)."""
 
-    @property
-    def settings(self) -> Settings:
-        return self.resolved.settings
+    __slots__ = ("name", "resolved", "observed", "platform", "topology", "drifts", "fleet",
+                 "settings", "mode", "disk", "user_context", "is_agent", "is_ha", "_by_type",
+                 "system", "stage_only", "sets_boot", "reloads", "upgrade_path", "passes", "asdm",
+                 "vpn", "agent", "disk_images")
 
-    @property
-    def mode(self) -> Mode:
-        return self.observed.mode
-
-    @property
-    def disk(self) -> str:
-        return str(self.settings.install_location)
-
-    @property
-    def user_context(self) -> bool:
-        return self.observed.context is not None
-
-    @property
-    def is_agent(self) -> bool:
-        return self.platform.agent
-
-    @property
-    def is_ha(self) -> bool:
-        return self.mode is not Mode.STANDALONE
+    def __init__(self, name: str, resolved: ResolvedDevice, observed: ObservedDevice,
+                 platform: Platform, topology: Topology, drifts: tuple[Drift, ...],
+                 fleet: Fleet) -> None:
+        self.name, self.resolved, self.observed = name, resolved, observed
+        self.platform, self.topology, self.drifts, self.fleet = platform, topology, drifts, fleet
+        self.settings: Settings = resolved.settings
+        self.mode: Mode = observed.mode
+        self.disk = str(self.settings.install_location)
+        self.user_context = observed.context is not None
+        self.is_agent = platform.agent
+        self.is_ha = self.mode is not Mode.STANDALONE
+        self._by_type = {d.type: d for d in drifts}
+        self.system: Drift | None = self._by_type.get(ImageType.ASA)
+        # copy and verify only: copy-only, non_intrusive, or a user context (files only)
+        self.stage_only = (self.settings.operation is Operation.COPY_ONLY
+                           or self.settings.non_intrusive or self.user_context)
+        self.sets_boot = self.system is not None and not self.stage_only and not self.is_agent
+        self.reloads = self.sets_boot and self.settings.operation is Operation.INSTALL_AND_RELOAD
+        self.upgrade_path = self._upgrade_path()
+        # system images installed one reload cycle each: HA hops, then the target
+        if self.system is None:
+            self.passes: tuple[Image, ...] = ()
+        elif self.upgrade_path is not None and self.upgrade_path.clean:
+            self.passes = self.upgrade_path.images
+        else:
+            self.passes = (self.system.target.image,)
+        asdm = self._by_type.get(ImageType.ASDM)
+        self.asdm: Image | None = asdm.target.image if asdm else None
+        self.vpn = tuple(d.target.image for d in drifts if d.type.is_vpn)
+        agent = self._by_type.get(ImageType.AGENT)
+        self.agent: Image | None = agent.target.image if agent else None
+        # every image that must land on the units' install disk, in install order
+        self.disk_images = (*self.passes, *((self.asdm,) if self.asdm else ()), *self.vpn)
 
     def drift(self, t: ImageType) -> Drift | None:
-        return next((d for d in self.drifts if d.type is t), None)
+        return self._by_type.get(t)
 
-    @property
-    def system(self) -> Drift | None:
-        return self.drift(ImageType.ASA)
-
-    @property
-    def stage_only(self) -> bool:
-        """Copy and verify only: copy-only, non_intrusive, or a user context (files only)."""
-        return (self.settings.operation is Operation.COPY_ONLY or self.settings.non_intrusive
-                or self.user_context)
-
-    @property
-    def sets_boot(self) -> bool:
-        return self.system is not None and not self.stage_only and not self.is_agent
-
-    @property
-    def reloads(self) -> bool:
-        return self.sets_boot and self.settings.operation is Operation.INSTALL_AND_RELOAD
-
-    @cached_property
-    def upgrade_path(self) -> UpgradePath | None:
+    def _upgrade_path(self) -> UpgradePath | None:
         """HA devices: the release path of the system image (None when it does not apply)."""
         d = self.system
         if d is None or not self.is_ha or self.user_context or d.direction is Direction.INSTALL:
@@ -112,37 +101,3 @@ class DeviceContext:
         if not isinstance(d.from_parsed, AsaVersion):
             return None
         return self.fleet.paths.path(d.from_parsed, d.target.image, self.platform.family)
-
-    @property
-    def passes(self) -> tuple[Image, ...]:
-        """System images installed one reload cycle each: HA hops, then the target."""
-        d = self.system
-        if d is None:
-            return ()
-        path = self.upgrade_path
-        if path is not None and path.clean:
-            return path.images
-        return (d.target.image,)
-
-    @property
-    def asdm(self) -> Image | None:
-        d = self.drift(ImageType.ASDM)
-        return d.target.image if d else None
-
-    @property
-    def vpn(self) -> tuple[Image, ...]:
-        return tuple(d.target.image for d in self.drifts if d.type.is_vpn)
-
-    @property
-    def agent(self) -> Image | None:
-        d = self.drift(ImageType.AGENT)
-        return d.target.image if d else None
-
-    @property
-    def disk_images(self) -> tuple[Image, ...]:
-        """Every image that must land on the units' install disk, in install order."""
-        out = list(self.passes)
-        if self.asdm is not None:
-            out.append(self.asdm)
-        out.extend(self.vpn)
-        return tuple(out)

@@ -25,6 +25,7 @@ The backup of the running system image precedes the first set-boot.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,7 +54,10 @@ def image_path(disk: str, image: Image) -> str:
     return f"{disk}:/{image.name}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _copy_kw(img: Image, disk: str) -> dict[str, Any]:
+    """The file parameters of steps on `img` (cached: every device shares a few images; the
+    returned dict is only ever unpacked, never changed)."""
     return {"image": img.name, "image_type": img.type, "disk": disk,
             "path": image_path(disk, img), "size": img.size, "sha256": img.sha256}
 
