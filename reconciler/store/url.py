@@ -86,7 +86,7 @@ def make_engine(target: str | os.PathLike[str] | None = None, *,
         return _sqlite_engine(Path(text))
     try:
         url = make_url(text)
-    except exc.ArgumentError:
+    except (exc.ArgumentError, ValueError):
         raise StoreConfigError(f"cannot parse the state store URL {redact(text)!r}",
                                hint="use a file path, sqlite:///FILE or "
                                     "postgresql://USER@HOST:PORT/DB") from None
