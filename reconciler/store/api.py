@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (Connection, Engine, Row, case, delete, exc, func, or_, select,
+from sqlalchemy import (Connection, Engine, Row, case, delete, exc, func, or_, select, text,
                         update)
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -44,6 +44,7 @@ from reconciler.store.models import (DEVICE_STATE_TRANSITIONS, JOB_DEVICE_TRANSI
 from reconciler.store.owners import owner_alive
 
 DEFAULT_JOB_PREFIX = "image-install"
+_PG_JOB_NAME_LOCK = 0x7265636F6A6F6273  # "recojobs"
 _NOT_STARTED = frozenset({JobStatus.CREATED, JobStatus.SUBMITTED, JobStatus.APPROVED,
                           JobStatus.REJECTED, JobStatus.SCHEDULED})
 _RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.ABORTED, JobStatus.INTERRUPTED})
@@ -142,6 +143,10 @@ class Store:
         if name is not None and not name.strip():
             raise PermanentError("a job name cannot be blank")
         with self._tx() as conn:
+            if self.backend == "postgresql":
+                # Serialise job creation (rare) so concurrent runs never pick the same default
+                # name; SQLite's BEGIN IMMEDIATE already does.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_JOB_NAME_LOCK})
             now = self._now(conn)
             for ref, allowed, what in ((retry_of, _RETRYABLE, "retried"),
                                        (rollback_of, None, "rolled back")):

@@ -3,15 +3,22 @@
 A runner that crashes leaves its leases and its deploying job behind. Leases expire on their own;
 on the runner's own host we can tell sooner that it is gone, because its pid no longer exists
 (or is our own pid with a token we never issued: a restarted container's pid 1).
+
+A pid means something only inside one pid namespace of one boot, and containers may share a
+hostname. So the token starts with a key of (boot id, pid namespace): the pid check is used only
+when that key is ours; otherwise liveness is unknown and lease expiry decides.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import socket
 import threading
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 _issued: set[str] = set()
 _issued_lock = threading.Lock()
@@ -35,10 +42,23 @@ class OwnerId:
         return cls(host=parts[0], pid=int(parts[1]), token=parts[2])
 
 
+@functools.cache
+def local_key() -> str:
+    """Identifies this boot and pid namespace (falls back to the hostname without /proc)."""
+    parts = [socket.gethostname()]
+    for path in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
+        try:
+            p = Path(path)
+            parts.append(os.readlink(p) if p.is_symlink() else p.read_text().strip())
+        except OSError:
+            pass
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
+
+
 def new_owner_id() -> str:
     """A fresh runner identity for this process: host and pid (so a dead local runner is
-    recognised) plus a random token (so a recycled pid is never mistaken for the old runner)."""
-    token = uuid.uuid4().hex[:12]
+    recognised) plus a token (so a recycled pid is never mistaken for the old runner)."""
+    token = f"{local_key()}-{uuid.uuid4().hex[:12]}"
     with _issued_lock:
         _issued.add(token)
     return str(OwnerId(socket.gethostname(), os.getpid(), token))
@@ -53,7 +73,8 @@ def owner_alive(owner: str | None) -> bool | None:
     if not owner:
         return False
     oid = OwnerId.parse(owner)
-    if oid is None or oid.host != socket.gethostname():
+    if oid is None or oid.host != socket.gethostname() \
+            or not oid.token.startswith(local_key() + "-"):
         return None
     if oid.pid == os.getpid():
         with _issued_lock:

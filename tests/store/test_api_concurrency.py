@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import store_workers
 from reconciler.core.model import DeviceState
-from reconciler.store import JobDeviceStatus, JobStatus, new_owner_id
+from reconciler.store import JobDeviceSpec, JobDeviceStatus, JobStatus, new_owner_id
 
 ctx = multiprocessing.get_context("spawn")
 DEVICES = [f"fw-{i:02d}" for i in range(6)]
@@ -144,3 +144,15 @@ def test_threads_racing_in_one_process(store):
         for d in won:
             winners[d].append(owner)
     assert sorted(winners) == DEVICES and all(len(w) == 1 for w in winners.values())
+
+
+def test_concurrent_creators_get_distinct_default_names(store):
+    start = threading.Barrier(6)
+
+    def create(_):
+        start.wait()
+        return store.create_job([JobDeviceSpec("fw1")], created_by="ci").name
+
+    with ThreadPoolExecutor(6) as pool:
+        names = list(pool.map(create, range(6)))
+    assert len(set(names)) == 6, names
