@@ -23,8 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (Connection, Engine, Row, case, delete, exc, func, or_, select, text,
-                        update)
+from sqlalchemy import (Connection, Engine, Row, bindparam, case, delete, exc, func, or_,
+                        select, text, update)
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
@@ -57,6 +57,7 @@ class Store:
         self._engine = engine
         self.url = url
         self.backend = "postgresql" if engine.dialect.name == "postgresql" else "sqlite"
+        self._claim: Any = None
 
     def close(self) -> None:
         self._engine.dispose()
@@ -638,29 +639,39 @@ class Store:
         won: dict[str, Lease] = {}
         with self._tx() as conn:
             now = self._now(conn)
-            until = now + timedelta(seconds=ttl)
-            L = t.device_leases
+            params = {"owner": owner, "job_id": job_id, "now": now,
+                      "until": now + timedelta(seconds=ttl)}
+            stmt = self._claim_stmt()
             for device in sorted(set(devices)):
-                ins = self._insert(L).values(device=device, owner=owner, job_id=job_id,
-                                             acquired_at=now, renewed_at=now, expires_at=until,
-                                             generation=1)
-                mine = L.c.owner == ins.excluded.owner
-                stmt = ins.on_conflict_do_update(
-                    index_elements=[L.c.device],
-                    set_={"owner": ins.excluded.owner,
-                          "job_id": func.coalesce(ins.excluded.job_id, case((mine, L.c.job_id))),
-                          "acquired_at": case((mine, L.c.acquired_at),
-                                              else_=ins.excluded.acquired_at),
-                          "renewed_at": ins.excluded.renewed_at,
-                          "expires_at": ins.excluded.expires_at,
-                          "generation": case((mine, L.c.generation),
-                                             else_=L.c.generation + 1)},
-                    where=or_(mine, L.c.expires_at <= ins.excluded.acquired_at),
-                ).returning(*L.c)
-                row = conn.execute(stmt).first()
+                row = conn.execute(stmt, {**params, "device": device}).first()
                 if row is not None:
                     won[device] = _lease(row)
         return won
+
+    def _claim_stmt(self) -> Any:
+        """The lease upsert, built once: taken when free, expired or already mine."""
+        if self._claim is None:
+            L = t.device_leases
+            ins = self._insert(L).values(
+                device=bindparam("device", type_=L.c.device.type),
+                owner=bindparam("owner", type_=L.c.owner.type),
+                job_id=bindparam("job_id", type_=L.c.job_id.type),
+                acquired_at=bindparam("now", type_=t.UTCDateTime),
+                renewed_at=bindparam("now", type_=t.UTCDateTime),
+                expires_at=bindparam("until", type_=t.UTCDateTime), generation=1)
+            mine = L.c.owner == ins.excluded.owner
+            self._claim = ins.on_conflict_do_update(
+                index_elements=[L.c.device],
+                set_={"owner": ins.excluded.owner,
+                      "job_id": func.coalesce(ins.excluded.job_id, case((mine, L.c.job_id))),
+                      "acquired_at": case((mine, L.c.acquired_at),
+                                          else_=ins.excluded.acquired_at),
+                      "renewed_at": ins.excluded.renewed_at,
+                      "expires_at": ins.excluded.expires_at,
+                      "generation": case((mine, L.c.generation), else_=L.c.generation + 1)},
+                where=or_(mine, L.c.expires_at <= ins.excluded.acquired_at),
+            ).returning(*L.c)
+        return self._claim
 
     def renew(self, device: str, owner: str, ttl: float) -> Lease | None:
         """Extend `owner`'s lease by `ttl` seconds from now; None when it is no longer yours."""
