@@ -591,7 +591,8 @@ class Store:
                     f"device {device} is {current}; it cannot become {state}", device=device,
                     hint="fix the device, then `reconciler device mark-operational "
                          f"{device}`" if state is DeviceState.UPGRADE_IN_PROGRESS else None)
-            values = {"state": state.value, "reason": redact(reason), "job_id": job_id,
+            reason = redact(reason)
+            values = {"state": state.value, "reason": reason, "job_id": job_id,
                       "actor": actor, "updated_at": now}
             if row:
                 conn.execute(update(t.device_states).where(t.device_states.c.device == device)
@@ -600,8 +601,8 @@ class Store:
                 conn.execute(t.device_states.insert().values(device=device, **values))
             conn.execute(t.device_state_history.insert().values(
                 device=device, at=now, from_state=current.value, to_state=state.value,
-                reason=redact(reason), job_id=job_id, actor=actor))
-            return DeviceStateRecord(device=device, state=state, reason=values["reason"],
+                reason=reason, job_id=job_id, actor=actor))
+            return DeviceStateRecord(device=device, state=state, reason=reason,
                                      job_id=job_id, actor=actor, updated_at=now)
 
     def device_state_history(self, device: str | None = None, *, job_id: int | None = None,
@@ -940,8 +941,9 @@ def _lease(r: Row[Any]) -> Lease:
 
 
 def _attempts(r: Row[Any]) -> AttemptCounter:
-    return AttemptCounter(device=r.device, target=r.target, count=r.count, first_at=r.first_at,
-                          last_at=r.last_at, last_job_id=r.last_job_id)
+    # A column named `count` clashes with the tuple method of the same name; read it by key.
+    return AttemptCounter(device=r.device, target=r.target, count=r._mapping["count"],
+                          first_at=r.first_at, last_at=r.last_at, last_job_id=r.last_job_id)
 
 
 def _sync_key(branch: str) -> str:

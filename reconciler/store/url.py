@@ -77,7 +77,7 @@ def make_engine(target: str | os.PathLike[str] | None = None, *,
                 root: str | os.PathLike[str] = ".") -> tuple[Engine, str]:
     """An engine for `target` and the URL to show to users (password hidden)."""
     if target is None:
-        target = os.environ.get("RECONCILER_STATE") or sqlite_path(root)
+        target = os.environ.get("RECONCILER_STATE") or sqlite_path(Path(root))
     text = os.fspath(target).strip()
     if not text:
         raise StoreConfigError("the state store location is empty",
