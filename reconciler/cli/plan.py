@@ -18,7 +18,7 @@ import click
 
 from reconciler.contract import ExitCode, FindingCode, Severity
 from reconciler.core.findings import Finding
-from reconciler.core.model import DesiredState, ImageStatus
+from reconciler.core.model import DesiredState, DeviceState, ImageStatus
 from reconciler.core.observed import Snapshot
 from reconciler.core.plan import Plan, plan_fleet
 from reconciler.errors import ConfigError
@@ -57,6 +57,19 @@ def _resolve(desired: DesiredState, snapshot: Snapshot):  # type: ignore[no-unty
     from reconciler.core.resolve import resolve_fleet
 
     return resolve_fleet(desired, observed_models(snapshot))
+
+
+def _device_states(root: Path, state_url: str | None, names: Iterable[str]
+                   ) -> dict[str, DeviceState]:
+    """Device states from the state store. Without --state/$RECONCILER_STATE a store that does
+    not exist yet means every device is operational: planning never creates one."""
+    from reconciler.paths import sqlite_path
+    from reconciler.store import open_store
+
+    if state_url is None and not sqlite_path(root).exists():
+        return {}
+    with open_store(state_url, root=root) as store:
+        return {n: r.state for n, r in store.device_states(names).items()}
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -121,14 +134,19 @@ def render(plan: Plan, fmt: str, *, steps: bool) -> str | None:
 @click.option("--steps", is_flag=True, help="Text format: list every step of every device.")
 @click.option("--images", "images_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Local image repository (default .reconciler/images).")
+@click.option("--state", "state_url", envvar="RECONCILER_STATE", metavar="URL",
+              help="State store with the device states (SQLite path or postgresql:// URL; "
+                   "default .reconciler/state.db when it exists).")
 def command(root: Path, snapshot_path: Path | None, discover: bool, fmt: str, out: Path | None,
             detailed_exitcode: bool, devices: tuple[str, ...], steps: bool,
-            images_dir: Path | None) -> None:
+            images_dir: Path | None, state_url: str | None) -> None:
     """Plan the image changes that bring the fleet to its desired state."""
     from reconciler.paths import image_repo_dir
 
     if discover == (snapshot_path is not None):
-        raise click.UsageError("give exactly one of --inventory SNAPSHOT or --discover")
+        # not a click usage error: its exit status 2 would read as "changes" to CI
+        raise ConfigError("give exactly one of --inventory SNAPSHOT or --discover",
+                          code="USAGE", hint="`reconciler discover --out snapshot.json` writes one")
     desired, load_findings = _load_desired(root)
     fatal = fatal_findings(load_findings)
     if fatal:
@@ -146,7 +164,8 @@ def command(root: Path, snapshot_path: Path | None, discover: bool, fmt: str, ou
     if fatal:
         _refuse(fatal)
     status = _image_status(images_dir or image_repo_dir(root), desired)
-    plan = plan_fleet(desired, resolved, snapshot, status, only=only,
+    states = _device_states(root, state_url, only or desired.inventory)
+    plan = plan_fleet(desired, resolved, snapshot, status, device_states=states, only=only,
                       findings=[*load_findings, *resolve_findings])
 
     if out is not None:

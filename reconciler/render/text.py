@@ -50,8 +50,9 @@ def renderables(plan: Plan, *, steps: bool = False, infos: bool = True) -> Itera
         yield t
 
     wanted = {Severity.WARNING} | ({Severity.INFO} if infos else set())
-    rows = [(d.device, f) for d in plan.devices for f in d.findings if f.severity in wanted
-            and f.code is not FindingCode.WARNING_ACCEPTED]
+    # a blocked device's warnings wait until it is unblocked (they are in the JSON plan)
+    rows = [(d.device, f) for d in plan.devices if not d.blocked for f in d.findings
+            if f.severity in wanted and f.code is not FindingCode.WARNING_ACCEPTED]
     rows += [("(fleet)", f) for f in plan.fleet_findings]
     if rows:
         t = _table("Warnings and notes", "Device", "Code", "Unit", "Message")

@@ -68,6 +68,34 @@ def repository_checks(ctx: DeviceContext, images: Iterable[Image]) -> list[Findi
     return out
 
 
+def _vpn_policy(ctx: DeviceContext) -> list[Finding]:
+    """One VPN_SHARED_POLICY per device: the images, where each is configured, and the devices
+    that keep the old release (they share a VPN policy with this one, or should be told)."""
+    vpn = [d for d in ctx.drifts if d.type.is_vpn]
+    if not vpn:
+        return []
+    staying: list[str] = []
+    for d in vpn:
+        if d.change.from_version is None:
+            continue
+        try:
+            key = release_key(d.type, d.change.from_version)
+        except VersionError:
+            continue
+        staying += [n for n in ctx.fleet.vpn_staying.get((d.type, key), ())
+                    if n != ctx.name and n not in staying]
+    images = ", ".join(f"{d.target.image.name}" for d in vpn)
+    places = "; ".join(f"{d.type}: {_VPN_POLICY_PLACE[d.type]}" for d in vpn)
+    them = "it" if len(vpn) == 1 else "them"
+    shared = (f"; {_names(staying)} {_verb(staying, 'keeps', 'keep')} the release being replaced: "
+              "if a shared VPN policy references it, give them the same target" if staying else
+              "; if the VPN policy is shared, copy the same images to every device using it")
+    return [Finding(FindingCode.VPN_SHARED_POLICY,
+                    f"{images} {'is' if len(vpn) == 1 else 'are'} copied, not configured: "
+                    f"reference {them} in the remote-access VPN policy ({places}){shared}",
+                    ctx.name)]
+
+
 def image_checks(ctx: DeviceContext) -> list[Finding]:
     out: list[Finding] = []
     name, platform = ctx.name, ctx.platform
@@ -114,23 +142,7 @@ def image_checks(ctx: DeviceContext) -> list[Finding]:
                                f"{_verb(d.lagging, 'runs', 'run')} {running}; the "
                                f"target is {img.name} of the same release: confirm the image "
                                "swap is intended", name))
-        if d.type.is_vpn:
-            staying = ()
-            if d.change.from_version is not None:
-                try:
-                    key = release_key(d.type, d.change.from_version)
-                    staying = tuple(n for n in ctx.fleet.vpn_staying.get((d.type, key), ())
-                                    if n != name)
-                except VersionError:
-                    pass
-            shared = (f"; {_names(staying)} {_verb(staying, 'keeps', 'keep')} {d.type} "
-                      f"{d.change.from_version}: if a shared "
-                      "VPN policy references it, give them the same target" if staying else
-                      "; if the VPN policy is shared, copy the image to every device using it")
-            out.append(Finding(FindingCode.VPN_SHARED_POLICY,
-                               f"{img.name} is copied, not configured: reference it in the "
-                               f"remote-access VPN policy ({_VPN_POLICY_PLACE[d.type]}){shared}",
-                               name))
+    out += _vpn_policy(ctx)
 
     needs = [i for i in (*ctx.disk_images, *([ctx.agent] if ctx.agent else ()))
              if i.min_ram_mb is not None]
