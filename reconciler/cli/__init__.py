@@ -66,7 +66,9 @@ def cli(ctx: click.Context, debug: bool, log_format: str, verbose: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool):  # ctx.exit(code) lands here
+            sys.exit(rv)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:
