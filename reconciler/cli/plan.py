@@ -37,13 +37,18 @@ def _load_snapshot(path: Path) -> Snapshot:
 
 
 def _discover(root: Path, desired: DesiredState, only: set[str] | None) -> Snapshot:
+    """A fresh discovery of the inventory (or of `only`); unreachable devices become
+    DiscoveryErrors in the snapshot, so they are reported by the plan, not fatal."""
+    import asyncio
+
     try:
-        from reconciler.discovery import discover_fleet
-    except ImportError as e:  # the simulator/driver layer is optional at this point
+        from reconciler.discovery import DiscoveryOptions, discover
+    except ImportError as e:  # the driver layer is an optional part of an installation
         raise ConfigError("discovery is not available in this installation",
-                          hint="discover with `reconciler discover --out snapshot.json` and "
-                               "pass --inventory snapshot.json") from e
-    return discover_fleet(desired, root=root, only=only)
+                          hint="discover elsewhere with `reconciler discover --out snapshot.json` "
+                               "and pass --inventory snapshot.json") from e
+    devices = [d for n, d in sorted(desired.inventory.items()) if only is None or n in only]
+    return asyncio.run(discover(devices, options=DiscoveryOptions(root=root)))
 
 
 def _image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageStatus]:
