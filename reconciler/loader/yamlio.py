@@ -15,9 +15,6 @@ Scalars resolve exactly as with `yaml.SafeLoader` (YAML 1.1: `on` is a bool, `01
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +30,7 @@ from yaml.events import (
 )
 
 from reconciler.contract import FindingCode
+from reconciler.core.bulk import gc_paused  # noqa: F401 - used by the loader modules
 from reconciler.core.findings import Finding
 from reconciler.errors import Location
 
@@ -96,18 +94,6 @@ class _Limit(Exception):
 
 
 _NOKEY = object()
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Building large documents creates millions of objects and no cycles: skip the collector."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _resolve_scalar(loader: Any, ev: ScalarEvent) -> Any:

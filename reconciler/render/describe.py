@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.contract import Severity, StepAction
+from reconciler.contract import StepAction
 from reconciler.core.plan.model import Change, DevicePlan, Plan, Step
 
 A = StepAction
@@ -79,7 +79,3 @@ def summary_line(plan: Plan) -> str:
 def ordered_devices(plan: Plan) -> list[DevicePlan]:
     """Blocked devices first (they need someone), then by name."""
     return sorted(plan.devices, key=lambda d: (not d.blocked, d.device))
-
-
-def count(plan: Plan, severity: Severity) -> int:
-    return sum(d.count(severity) for d in plan.devices)

@@ -183,37 +183,25 @@ def build_steps(ctx: DeviceContext, copies: Mapping[str, Sequence[Image]],
         if ctx.mode is Mode.STANDALONE or not others:
             _reload_and_wait(s, primary.name, None, img, timeout, ReadyCondition.REACHABLE, hop)
             _check(s, primary.name, None, img, hop)
-        elif ctx.mode is Mode.CLUSTER:
-            for d in others:
-                if d.name not in done:
-                    _reload_and_wait(s, d.name, primary.name, img, timeout,
-                                     ReadyCondition.REJOINED, hop)
-                _check(s, d.name, primary.name, img, hop)
+        else:
+            # cluster: every data unit in turn, then hand control over; failover (and
+            # active/active converted to it): the standby, then switch the active role over
+            cluster = ctx.mode is Mode.CLUSTER
+            cond = ReadyCondition.REJOINED if cluster else ReadyCondition.STANDBY_READY
+            for f in (others if cluster else others[:1]):
+                if f.name not in done:
+                    _reload_and_wait(s, f.name, primary.name, img, timeout, cond, hop)
+                _check(s, f.name, primary.name, img, hop)
             if primary.name in done:
                 _check(s, primary.name, None, img, hop)
                 continue
-            new_control = others[0]
-            s.add(A.HANDOFF_CONTROL, new_control.name, via=primary.name, hop=hop)
-            _reload_and_wait(s, primary.name, new_control.name, img, timeout,
-                             ReadyCondition.REJOINED, hop)
-            for m in (new_control, *others[1:], primary):
-                _check(s, m.name, new_control.name, img, hop)
-            primary, others = new_control, [*others[1:], primary]
-        else:  # active/standby, and active/active converted to it
-            standby = others[0]
-            if standby.name not in done:
-                _reload_and_wait(s, standby.name, primary.name, img, timeout,
-                                 ReadyCondition.STANDBY_READY, hop)
-            _check(s, standby.name, primary.name, img, hop)
-            if primary.name in done:
-                _check(s, primary.name, None, img, hop)
-                continue
-            s.add(A.SWITCH_ACTIVE, standby.name, via=primary.name, hop=hop)
-            _reload_and_wait(s, primary.name, standby.name, img, timeout,
-                             ReadyCondition.STANDBY_READY, hop)
-            _check(s, standby.name, None, img, hop)
-            _check(s, primary.name, standby.name, img, hop)
-            primary, others = standby, [primary, *others[1:]]
+            new = others[0]
+            s.add(A.HANDOFF_CONTROL if cluster else A.SWITCH_ACTIVE, new.name, via=primary.name,
+                  hop=hop)
+            _reload_and_wait(s, primary.name, new.name, img, timeout, cond, hop)
+            for m in (new, *others[1:], primary):
+                _check(s, m.name, new.name, img, hop)
+            primary, others = new, [*others[1:], primary]
         synced = tuple(m.name for m in others)
 
     if ctx.asdm is not None:
