@@ -8,9 +8,7 @@ image...) is not planned at all: a plan from half a policy would be wrong, not p
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -75,18 +73,6 @@ def _device_states(root: Path, state_url: str | None, names: Iterable[str]
         return {}
     with open_store(state_url, root=root) as store:
         return {n: r.state for n, r in store.device_states(names).items()}
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # errors the planner finds again per device (blocking only the devices concerned)
@@ -174,9 +160,10 @@ def command(root: Path, snapshot_path: Path | None, discover: bool, fmt: str, ou
                       findings=[*load_findings, *resolve_findings])
 
     if out is not None:
-        from reconciler.render.json import render_json
+        from reconciler.core.plan.fingerprint import saved_plan
+        from reconciler.loader.plan import save_plan
 
-        _write_atomic(out, render_json(plan))
+        save_plan(saved_plan(plan, snapshot.devices), out)
     text = render(plan, fmt, steps=steps)
     if text is None:
         from rich.console import Console

@@ -142,10 +142,6 @@ class JobSettings:
                    d["max_parallel"], d["reload_timeout"], d["install_location"])
 
 
-def finding_to_dict(f: Finding) -> dict[str, Any]:
-    return f.to_dict()
-
-
 def finding_from_dict(d: Mapping[str, Any], device: str | None = None) -> Finding:
     code = FindingCode(d["code"])
     loc = Location(d["file"], d.get("line")) if d.get("file") else None
@@ -183,7 +179,7 @@ class DevicePlan:
             "driver": self.driver,
             "blocked": self.blocked,
             "changes": [c.to_dict() for c in self.changes],
-            "findings": [finding_to_dict(f) for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings],
             "steps": [s.to_dict() for s in self.steps],
             "configuration_required_after": self.configuration_required_after,
             "observed_digest": self.observed_digest,
@@ -284,7 +280,7 @@ class Plan:
             "summary": self.summary.to_dict(),
         }
         if self.fleet_findings:
-            out["findings"] = [finding_to_dict(f) for f in self.fleet_findings]
+            out["findings"] = [f.to_dict() for f in self.fleet_findings]
         return out
 
     @classmethod
@@ -302,3 +298,20 @@ class Plan:
             format_version=version,
             fleet_findings=tuple(finding_from_dict(f) for f in d.get("findings", ())),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    """What `plan --out` writes and `apply --plan` reads: the plan, plus the observed state of
+    each planned device it was made from, so that a refusal can say what changed."""
+
+    plan: Plan
+    observed: Mapping[str, Mapping[str, Any]]  # device -> its observed dict at plan time
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.plan.to_dict(), "observed": {n: self.observed[n] for n in sorted(self.observed)}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SavedPlan:
+        return cls(Plan.from_dict({k: v for k, v in d.items() if k != "observed"}),
+                   dict(d.get("observed", {})))

@@ -149,6 +149,9 @@ def build_plan_schema() -> dict[str, Any]:
             "summary": {"$ref": "#/$defs/summary"},
             "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"},
                          "description": "findings not tied to one device"},
+            "observed": {"type": "object", "additionalProperties": {"type": "object"},
+                         "description": "saved plans (--out) only: each planned device as "
+                                        "discovery saw it (snapshot device form)"},
         },
         "$defs": {"finding": finding, "change": change, "step": step, "settings": settings,
                   "device": device, "summary": summary},
