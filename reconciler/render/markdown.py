@@ -58,7 +58,9 @@ def render_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
             f"<sub>desired {commit} · observed {_cell(plan.taken_at or 'unknown')} · "
             f"fingerprint `{plan.fingerprint[:23]}…`</sub>", ""]
     for f in plan.fleet_findings:
-        head.append(f"- {_ICON[f.severity]} **{f.severity}** `{f.code}`: {_cell(f.message)}")
+        where = f" ({_cell(f.where())})" if f.where() else ""
+        head.append(f"- {_ICON[f.severity]} **{f.severity}** `{f.code}`{where}: "
+                    f"{_cell(f.message)}")
     if plan.fleet_findings:
         head.append("")
     if not plan.devices:

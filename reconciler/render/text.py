@@ -30,6 +30,12 @@ def renderables(plan: Plan, *, steps: bool = False, infos: bool = True) -> Itera
     yield Text(f"desired {src} · observed {plan.taken_at or 'unknown'} · {plan.fingerprint[:23]}…",
                style="dim")
 
+    if plan.fleet_findings:
+        t = _table("Desired state", "Where", "Code", "Message")
+        for f in plan.fleet_findings:
+            t.add_row(f.where(), Text(str(f.code), style=_STYLE[f.severity]), f.message)
+        yield t
+
     changing = [d for d in plan.devices if d.changes and not d.blocked]
     if changing:
         t = _table("Changes", "Device", "Mode", "Image", "Change", "Target image", "Steps")
@@ -53,7 +59,6 @@ def renderables(plan: Plan, *, steps: bool = False, infos: bool = True) -> Itera
     # a blocked device's warnings wait until it is unblocked (they are in the JSON plan)
     rows = [(d.device, f) for d in plan.devices if not d.blocked for f in d.findings
             if f.severity in wanted and f.code is not FindingCode.WARNING_ACCEPTED]
-    rows += [("(fleet)", f) for f in plan.fleet_findings]
     if rows:
         t = _table("Warnings and notes", "Device", "Code", "Unit", "Message")
         for device, f in rows:
