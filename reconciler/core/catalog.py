@@ -7,7 +7,6 @@ release parts (`7.3.2`) and then means the newest build of that release. Pure: n
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from reconciler.core.model import Image, ImageType
+from reconciler.core.names import did_you_mean
 from reconciler.core.versions import AgentVersion, VersionError, parse_version
 
 _AGENT_RELEASE = re.compile(r"^\d{1,9}\.\d{1,9}\.\d{1,9}$")
@@ -78,8 +78,7 @@ class CatalogIndex:
         except VersionError:
             if _VERSIONISH.match(ref.strip()):
                 return Lookup((), False, f"{ref!r} is not a valid {t} version", bad_version=True)
-            close = difflib.get_close_matches(ref, list(self.images), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            hint = did_you_mean(ref, self.images)
             return Lookup((), False,
                           f"{ref!r} is neither an image in the catalog nor a {t} version{hint}")
         matches = self._by_version.get((t, v.key), [])

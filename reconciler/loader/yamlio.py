@@ -127,7 +127,9 @@ def _resolve_scalar(loader: Any, ev: ScalarEvent) -> Any:
 
 
 def _plain_scalar(loader: Any, value: str, ev: ScalarEvent) -> Any:
-    if value[0] not in _FIRST_CHARS:
+    first = value[0]
+    if first not in _FIRST_CHARS or (first.isalpha() and len(value) > 5):
+        # YAML 1.1 words (true, False, null, yes, off, ...) have at most 5 letters
         return value
     tag = loader.resolve(yaml.ScalarNode, value, (True, False))
     if tag == STR_TAG:
