@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.contract import FindingCode
-from reconciler.core.catalog import CatalogIndex, is_asacx
+from reconciler.core.catalog import CatalogIndex, is_asacx, newest
 from reconciler.core.findings import Finding
 from reconciler.core.model import (
     DesiredState,
@@ -204,6 +204,12 @@ class _Resolver:
                 self._take_groups(t, from_groups, driver, platform, targets, problems)
             elif t in dplan.choices:
                 self._take(t, dplan.choices[t], driver, platform, targets, problems)
+        unknown = [msg for code, msg, _ in problems if code is FindingCode.MODEL_UNKNOWN]
+        if unknown:  # one finding per device, not one per target
+            problems = [p for p in problems if p[0] is not FindingCode.MODEL_UNKNOWN]
+            problems.append((FindingCode.MODEL_UNKNOWN,
+                             "the model is not known, so no build can be chosen yet for "
+                             + ", ".join(unknown), _DEVICE_LOC))
         return _Profile(targets, settings, names, problems)
 
     def _take(self, t: ImageType, choice: _Choice, driver: DriverKind,
@@ -265,9 +271,8 @@ class _Resolver:
         if platform is None:
             if found.by_name:
                 return found.images[0], []
-            return None, [(FindingCode.MODEL_UNKNOWN,
-                           f"{c.origin} targets {t} {c.ref}; the build cannot be chosen until "
-                           "the device's model is known", _DEVICE_LOC)]
+            return None, [(FindingCode.MODEL_UNKNOWN, f"{t} {c.ref} from {c.origin}",
+                           _DEVICE_LOC)]
         family = platform.family
         fits = [i for i in found.images if family in i.platforms]
         if not fits:
@@ -277,6 +282,8 @@ class _Resolver:
             return None, [(FindingCode.NO_COMPATIBLE_IMAGE,
                            f"{c.origin}: {what} (builds exist for: {', '.join(built_for)})",
                            c.loc)]
+        if found.newest_build:
+            fits = newest(fits)
         smp_matters = t is ImageType.ASA and platform.smp_preferred
         if smp_matters:
             rank: Callable[[Image], int] = lambda i: {True: 0, None: 1, False: 2}[i.smp]

@@ -176,7 +176,11 @@ def parse_yaml(text: bytes | str, path: str, limits: YamlLimits = DEFAULT_LIMITS
             mark = e.problem_mark or e.context_mark
             what = e.problem or e.context or "invalid YAML"
             if e.context and e.problem:
-                what = f"{e.problem} ({e.context})"
+                started = e.context_mark
+                at = (f" started at line {started.line + 1}"
+                      if started is not None and mark is not None and started.line != mark.line
+                      else "")
+                what = f"{e.problem} ({e.context}{at})"
             doc.findings.append(Finding(FindingCode.YAML_SYNTAX, what,
                                         location=Location(path, mark.line + 1 if mark else None)))
         except yaml.YAMLError as e:  # reader errors: bad encoding, control characters
