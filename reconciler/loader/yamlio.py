@@ -95,7 +95,8 @@ class _Limit(Exception):
         self.line = line
 
 
-_NOKEY = object()
+_NOKEY = object()  # in a mapping, waiting for a key
+_SEQ = object()  # in a sequence (a mapping key may itself be None: `? : x`)
 
 
 @contextmanager
@@ -260,7 +261,7 @@ def _build_events(loader: Any, path: str, limits: YamlLimits,
                 key = _NOKEY
             else:
                 cur = []
-                key = None
+                key = _SEQ
             merges = None
             anchor_here = ev.anchor
             start_count = nodes
@@ -299,7 +300,7 @@ def _build_events(loader: Any, path: str, limits: YamlLimits,
         if cur is None:
             root = value
             have_root = True
-        elif key is None:  # in a sequence
+        elif key is _SEQ:
             cur.append(value)
         elif key is _NOKEY:
             if value is _MERGE:
