@@ -112,3 +112,76 @@ def test_group_match_mode_is_typed(make_repo: MakeRepo) -> None:
     desired, _ = load_desired(DirectorySource(make_repo()))
     pairs = next(g for g in desired.groups if g.name == "pairs")
     assert pairs.match.mode is Mode.ACTIVE_STANDBY
+
+
+# ----------------------------------------------------------------- never a traceback (fuzzing)
+
+import copy  # noqa: E402
+from typing import Any  # noqa: E402
+
+import yaml  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from reconciler.core.resolve import resolve_fleet  # noqa: E402
+from tests.conftest import REPOS  # noqa: E402
+
+BASE_DOCS = {p: yaml.safe_load(t) for p, t in
+             ((p, b.decode()) for p, b in repo_files(REPOS / "base").items())}
+FUZZ_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 5000), st.floats(allow_nan=False, width=16),
+    st.sampled_from(["", "asa", "agent", "disk9", "9.4(1)", "9.4.1", "7.3.2", "env:X", "file:../x",
+                     "hunter2", "paralel", "sat", "25:00", "Mars/Olympus", "active-standby",
+                     "ASA5585-SSP-20", "PIX-515E", "windows", "vpn", "nope", "../../etc/passwd",
+                     "https://u:p@h/x", "asa941-smp-k8.bin", "RAM_LOW", "DISK_SPACE", "http://h",
+                     "a" * 64, "*"]),
+    st.just([]), st.just({}), st.lists(st.sampled_from(["sat", "branch", 1, None]), max_size=3),
+    st.dictionaries(st.sampled_from(["name", "bogus", "tz", "asa", "password", "model"]),
+                    st.sampled_from(["v", "9.4(1)", 3, None]), max_size=3),
+)
+
+
+def _all_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += _all_paths(v, prefix + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += _all_paths(v, prefix + (i,))
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_repositories_never_raise(data: st.DataObject) -> None:
+    docs = copy.deepcopy(BASE_DOCS)
+    for _ in range(data.draw(st.integers(1, 4))):
+        path_name = data.draw(st.sampled_from(sorted(docs)))
+        doc = docs[path_name]
+        target = data.draw(st.sampled_from(_all_paths(doc)))
+        if not target:
+            docs[path_name] = data.draw(FUZZ_VALUES)
+            continue
+        parent: Any = doc
+        for step in target[:-1]:
+            parent = parent[step]
+        op = data.draw(st.sampled_from(["replace", "delete", "add", "duplicate"]))
+        if op == "replace":
+            parent[target[-1]] = data.draw(FUZZ_VALUES)
+        elif op == "delete":
+            del parent[target[-1]]
+        elif op == "duplicate" and isinstance(parent, list):
+            parent.append(copy.deepcopy(parent[target[-1]]))
+        elif isinstance(parent, dict):
+            parent[data.draw(st.sampled_from(["bogus", "name", "images", "bundle", "match",
+                                              "settings", "password", "mode", "tags"]))] = \
+                data.draw(FUZZ_VALUES)
+    files = {p: yaml.safe_dump(d, default_flow_style=False).encode() for p, d in docs.items()}
+    desired, findings = load_desired(MemorySource(files))
+    resolved, more = resolve_fleet(desired)
+    assert set(resolved) == set(desired.inventory)
+    for f in findings + more:
+        assert f.message and f.code
+        if f.code is FindingCode.INLINE_SECRET:
+            assert "hunter2" not in f.message
