@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +44,15 @@ def make_repo(tmp_path: Path) -> MakeRepo:
         return build_repo(tmp_path / f"repo{next(counter)}", *layers, files=files)
 
     return make
+
+
+def all_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path (keys and list indexes) in a JSON-like document, for mutation tests."""
+    out = [prefix]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += all_paths(v, prefix + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += all_paths(v, prefix + (i,))
+    return out

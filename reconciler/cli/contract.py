@@ -53,8 +53,8 @@ def render_contract() -> str:
     for action, text in STEP_ACTIONS.items():
         lines.append(f"| `{action.value}` | {_cell(text)} |")
     lines += ["", "## Exit codes", "", "| Code | Name | Meaning |", "| --- | --- | --- |"]
-    for code, text in sorted(EXIT_CODES.items(), key=lambda kv: int(kv[0])):
-        lines.append(f"| {int(code)} | `{ExitCode(code).name}` | {_cell(text)} |")
+    for exit_code, text in sorted(EXIT_CODES.items(), key=lambda kv: int(kv[0])):
+        lines.append(f"| {int(exit_code)} | `{ExitCode(exit_code).name}` | {_cell(text)} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -23,8 +23,8 @@ def test_every_code_action_and_exit_code_is_documented() -> None:
         assert f"| `{code.value}` | {info.meaning.replace('|', chr(92) + '|')} |" in text
     for action in STEP_ACTIONS:
         assert f"| `{action.value}` |" in text
-    for code in ExitCode:
-        assert f"| {int(code)} | `{code.name}` |" in text
+    for exit_code in ExitCode:
+        assert f"| {int(exit_code)} | `{exit_code.name}` |" in text
 
 
 def test_write_and_check(tmp_path: Path) -> None:

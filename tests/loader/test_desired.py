@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reconciler.contract import FindingCode
 from reconciler.core.model import Group, ImageType, Match, Mode, PolicyEntry
 from reconciler.loader import DirectorySource, load_desired
+from reconciler.core.resolve import resolve_fleet
 from reconciler.loader.source import match_pattern
-from tests.conftest import PROJECT_ROOT, MakeRepo
+from tests.conftest import PROJECT_ROOT, REPOS, MakeRepo, all_paths
 
 
 class MemorySource:
@@ -116,16 +123,6 @@ def test_group_match_mode_is_typed(make_repo: MakeRepo) -> None:
 
 # ----------------------------------------------------------------- never a traceback (fuzzing)
 
-import copy  # noqa: E402
-from typing import Any  # noqa: E402
-
-import yaml  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from reconciler.core.resolve import resolve_fleet  # noqa: E402
-from tests.conftest import REPOS  # noqa: E402
-
 BASE_DOCS = {p: yaml.safe_load(t) for p, t in
              ((p, b.decode()) for p, b in repo_files(REPOS / "base").items())}
 FUZZ_VALUES = st.one_of(
@@ -141,17 +138,6 @@ FUZZ_VALUES = st.one_of(
 )
 
 
-def _all_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out += _all_paths(v, prefix + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out += _all_paths(v, prefix + (i,))
-    return out
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_repositories_never_raise(data: st.DataObject) -> None:
@@ -159,7 +145,7 @@ def test_mutated_repositories_never_raise(data: st.DataObject) -> None:
     for _ in range(data.draw(st.integers(1, 4))):
         path_name = data.draw(st.sampled_from(sorted(docs)))
         doc = docs[path_name]
-        target = data.draw(st.sampled_from(_all_paths(doc)))
+        target = data.draw(st.sampled_from(all_paths(doc)))
         if not target:
             docs[path_name] = data.draw(FUZZ_VALUES)
             continue

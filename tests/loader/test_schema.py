@@ -27,7 +27,7 @@ from reconciler.loader.schema import (
     compiled,
     schema_document,
 )
-from tests.conftest import FIXTURES, PROJECT_ROOT, REPOS
+from tests.conftest import FIXTURES, PROJECT_ROOT, REPOS, all_paths
 
 PACKAGE_SCHEMAS = PROJECT_ROOT / "reconciler" / "schemas"
 REPO_SCHEMAS = PROJECT_ROOT / "schemas"
@@ -97,17 +97,6 @@ def test_examples_are_valid(name: str) -> None:
         assert compiled(name).errors(doc) == []
 
 
-def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out += _paths(v, prefix + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out += _paths(v, prefix + (i,))
-    return out
-
-
 values = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=False, width=16),
     st.sampled_from(["", "asa", "disk0", "9.4(1)", "env:X", "hunter2", "sat", "01:00", "a" * 64,
@@ -121,7 +110,7 @@ values = st.one_of(
 def mutated(draw: st.DrawFn, name: str) -> Any:
     doc = copy.deepcopy(draw(st.sampled_from(EXAMPLES[name])))
     for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(doc)
+        paths = all_paths(doc)
         path = draw(st.sampled_from(paths))
         if not path:
             continue
@@ -190,6 +179,7 @@ def test_one_of_any_of_and_recursive_refs() -> None:
                         {"$ref": "#/$defs/node"}]}
     v = CompiledSchema("x", schema)
     ref = jsonschema.Draft202012Validator(schema)
-    for doc in (3, 7.5, 7, {"kids": [{"kids": []}]}, {"kids": [{"bad": 1}]}, "s", 2.5,
-                datetime.date(2024, 1, 1), True):
+    docs: tuple[Any, ...] = (3, 7.5, 7, {"kids": [{"kids": []}]}, {"kids": [{"bad": 1}]}, "s",
+                             2.5, datetime.date(2024, 1, 1), True)
+    for doc in docs:
         assert (v.errors(doc) == []) == ref.is_valid(doc), doc

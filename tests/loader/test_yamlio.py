@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.contract import FindingCode
-from reconciler.loader.yamlio import LineDict, YamlLimits, line_of_path, parse_yaml
+from reconciler.loader.yamlio import LineDict, YamlLimits, line_of_path, parse_size, parse_yaml
 
 
 def one(text: str | bytes, limits: YamlLimits = YamlLimits()) -> tuple[object, list[str]]:
@@ -109,6 +109,7 @@ def test_reasonable_anchor_reuse_is_fine() -> None:
         f"  - <<: *b\n    name: d{i}\n" for i in range(20000))
     data, findings = one(text)
     assert findings == []
+    assert isinstance(data, dict)
     assert data["devices"][19999] == {"driver": "asa", "tags": ["x", "y"], "name": "d19999"}
 
 
@@ -177,3 +178,18 @@ def test_null_keys() -> None:
     for text in ("?\n", "? \n: v\n", "~: 1\nnull: 2\n", "[{? : x}]\n"):
         doc = parse_yaml(text, "f.yaml")
         assert doc.data == yaml.safe_load(text), text
+
+
+@pytest.mark.parametrize("text,size", [("100", 100), ("32MiB", 32 * 2**20), ("64M", 64 * 2**20),
+                                       ("512k", 512 * 1024), ("1 GiB", 2**30), (" 7 ", 7)])
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+def test_size_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_MAX_FILE_SIZE", "1k")
+    assert YamlLimits().max_bytes == 1024
+    monkeypatch.setenv("RECONCILER_MAX_FILE_SIZE", "lots")
+    assert YamlLimits().max_bytes == 32 * 2**20
+    with pytest.raises(ValueError):
+        parse_size("lots")
