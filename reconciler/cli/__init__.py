@@ -66,9 +66,10 @@ def cli(ctx: click.Context, debug: bool, log_format: str, verbose: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        rv = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
-        if isinstance(rv, int) and not isinstance(rv, bool):  # ctx.exit(code) lands here
-            sys.exit(rv)
+        rc = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        # without standalone mode click *returns* the code of `ctx.exit(n)` / `Exit(n)`
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:

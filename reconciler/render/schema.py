@@ -1,4 +1,4 @@
-"""Write the plan schema from the contract: `python -m reconciler.render.schema [ROOT]`.
+"""Write the plan schema from the contract (`reconciler contract --write` calls this).
 
 Two identical copies, like the other schemas: `schemas/plan.schema.json` for editors and users,
 `reconciler/schemas/plan.schema.json` shipped in the package.

@@ -1,6 +1,6 @@
 """The JSON Schema of plans, built from the contract so its enums cannot drift.
 
-`schemas/plan.schema.json` is this document, written by `python -m reconciler.render.schema`;
+`schemas/plan.schema.json` is this document, written by `reconciler contract --write`;
 a test fails when the checked-in file differs from what this module builds.
 """
 

@@ -13,7 +13,7 @@ SCHEMA = ROOT / "schemas" / "plan.schema.json"
 @pytest.mark.parametrize("rel", SCHEMA_PATHS)
 def test_checked_in_schema_is_the_one_built_from_the_contract(rel):
     assert (ROOT / rel).read_text(encoding="utf-8") == plan_schema_text(), (
-        f"{rel} is out of date: run `python -m reconciler.render.schema`")
+        f"{rel} is out of date: run `reconciler contract --write`")
 
 
 def test_code_and_action_enums_are_exactly_the_contract():
