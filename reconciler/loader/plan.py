@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from reconciler.core.bulk import gc_paused
-from reconciler.core.plan.fingerprint import observed_digest
+from reconciler.core.plan.fingerprint import observed_digest, planned
 from reconciler.core.observed import device_from_dict
 from reconciler.core.plan.model import SavedPlan
 from reconciler.errors import ConfigError, Location
@@ -80,12 +80,10 @@ def load_plan(path: str | os.PathLike[str], *, max_bytes: int = MAX_PLAN_BYTES) 
         except (ValueError, KeyError) as e:
             raise ConfigError(f"plan cannot be read: {e}", code="SCHEMA", location=where,
                               hint=again) from None
-    for d in saved.plan.devices:
-        obs = saved.observed.get(d.device)
-        if d.observed_digest is None:
-            continue
-        if obs is None or observed_digest(device_from_dict(obs)) != d.observed_digest:
-            raise ConfigError(f"plan's observed state of {d.device} does not match its digest",
+    for name, digest in planned(saved.plan).items():
+        obs = saved.observed.get(name)
+        if obs is None or observed_digest(device_from_dict(obs)) != digest:
+            raise ConfigError(f"plan's observed state of {name} does not match its digest",
                               code="SCHEMA", location=where, hint=f"plans are not hand-edited: {again}")
     return saved
 

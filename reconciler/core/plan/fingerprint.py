@@ -26,6 +26,13 @@ def observed_digest(device: ObservedDevice) -> str:
     return hashlib.sha256(canonical_json(device_to_dict(device))).hexdigest()
 
 
+def planned(plan: Plan) -> dict[str, str]:
+    """device -> observed digest of every device the plan will act on (it has steps). Blocked
+    and step-less devices are left out: their changing cannot make the plan's steps wrong."""
+    return {d.device: d.observed_digest for d in plan.devices
+            if d.steps and d.observed_digest is not None}
+
+
 def plan_fingerprint(commit: str | None, content_digest: str,
                      device_digests: Mapping[str, str | None]) -> str:
     """Fingerprint of (desired commit and content, observed state of each planned device)."""
@@ -54,8 +61,7 @@ def _changed_paths(old: Any, new: Any, path: str = "", out: list[str] | None = N
 
 def saved_plan(plan: Plan, devices: Mapping[str, ObservedDevice]) -> SavedPlan:
     """The plan with the observed dict of every planned device (for `plan --out`)."""
-    return SavedPlan(plan, {d.device: device_to_dict(devices[d.device]) for d in plan.devices
-                            if d.observed_digest is not None and d.device in devices})
+    return SavedPlan(plan, {n: device_to_dict(devices[n]) for n in planned(plan) if n in devices})
 
 
 def staleness(plan: Plan, commit: str | None, content_digest: str,
@@ -68,7 +74,7 @@ def staleness(plan: Plan, commit: str | None, content_digest: str,
     changed rather than only that something did.
     """
     reasons: list[str] = []
-    digests = {d.device: d.observed_digest for d in plan.devices}
+    digests = planned(plan)
     if plan_fingerprint(plan.source.commit, plan.source.digest, digests) != plan.fingerprint:
         reasons.append("the plan's fingerprint does not match its content: it was edited after "
                        "it was saved")
@@ -76,18 +82,16 @@ def staleness(plan: Plan, commit: str | None, content_digest: str,
         since = f" (commit {plan.source.commit[:12]} -> {commit[:12]})" if (
             plan.source.commit and commit and plan.source.commit != commit) else ""
         reasons.append(f"the desired state changed since the plan was made{since}")
-    for d in plan.devices:
-        if d.observed_digest is None:
-            continue  # not observed when planned: blocked, nothing of it will run
-        now = observed.get(d.device)
+    for name, digest in sorted(digests.items()):
+        now = observed.get(name)
         if now is None:
-            reasons.append(f"{d.device}: not in the new discovery")
-        elif observed_digest(now) != d.observed_digest:
+            reasons.append(f"{name}: not in the new discovery")
+        elif observed_digest(now) != digest:
             what = ""
-            if saved_observed and d.device in saved_observed:
-                paths = _changed_paths(saved_observed[d.device], device_to_dict(now))
+            if saved_observed and name in saved_observed:
+                paths = _changed_paths(saved_observed[name], device_to_dict(now))
                 what = f" ({', '.join(paths)})" if paths else ""
-            reasons.append(f"{d.device}: changed since the plan was made{what}")
+            reasons.append(f"{name}: changed since the plan was made{what}")
     return reasons
 
 

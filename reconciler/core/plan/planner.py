@@ -23,7 +23,7 @@ from reconciler.core.plan.checks.images import bundle_checks, image_checks, repo
 from reconciler.core.plan.checks.transitions import transition_checks
 from reconciler.core.plan.context import DeviceContext, Fleet
 from reconciler.core.plan.diff import diff_device
-from reconciler.core.plan.fingerprint import observed_digest, plan_fingerprint
+from reconciler.core.plan.fingerprint import observed_digest, plan_fingerprint, planned
 from reconciler.core.plan.model import DevicePlan, JobSettings, Plan, Source, Summary
 from reconciler.core.plan.space import SpacePlan, plan_space
 from reconciler.core.plan.steps import build_steps
@@ -272,8 +272,8 @@ def _plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], s
         steps=sum(len(p.steps) for p in active),
         errors=sev[Severity.ERROR], warnings=sev[Severity.WARNING], infos=sev[Severity.INFO],
     )
-    digests = {p.device: p.observed_digest for p in plans}
-    fingerprint = plan_fingerprint(desired.commit, desired.content_digest, digests)
-    return Plan(fingerprint, Source(desired.commit, desired.content_digest), tuple(plans),
-                summary, taken_at=snapshot.taken_at, fleet_findings=tuple(fleet_findings))
+    plan = Plan("", Source(desired.commit, desired.content_digest), tuple(plans), summary,
+                taken_at=snapshot.taken_at, fleet_findings=tuple(fleet_findings))
+    return replace(plan, fingerprint=plan_fingerprint(desired.commit, desired.content_digest,
+                                                      planned(plan)))
 

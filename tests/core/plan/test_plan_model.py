@@ -61,6 +61,15 @@ def test_fingerprint_follows_the_desired_content_and_the_planned_devices_only():
     in_sync_changed = FLEET.replace('members: [{name: fw2, role: standalone,',
                                     'members: [{name: fw2, role: standalone, ram_mb: 1,')
     assert make(in_sync_changed).fingerprint == base.fingerprint
+    # a blocked device has no steps: its state is not part of what apply would do
+    blocked = FLEET.replace('running: {asa: "9.4(1)"}\n    members: [{name: fw2, role: standalone, '
+                            'running: {asa: "9.4(1)"}}]',
+                            'running: {asa: "9.3(3)"}\n    pending_config_changes: true\n'
+                            '    members: [{name: fw2, role: standalone, running: {asa: "9.3(3)"}}]')
+    blocked_later = blocked.replace("pending_config_changes: true", "pending_config_changes: true"
+                                    "\n    config_register: '0x2102'")
+    assert make(blocked).device("fw2").blocked
+    assert make(blocked).fingerprint == make(blocked_later).fingerprint == base.fingerprint
     assert base.devices[0].observed_digest == observed_digest(snapshot(FLEET).devices["fw1"])
 
 
