@@ -16,7 +16,7 @@ import click
 
 from reconciler.contract import ExitCode, FindingCode, Severity
 from reconciler.core.findings import Finding
-from reconciler.core.model import DesiredState, DeviceState, ImageStatus
+from reconciler.core.model import DesiredState, DeviceState, ImageStatus, ResolvedDevice
 from reconciler.core.observed import Snapshot
 from reconciler.core.plan import Plan, plan_fleet
 from reconciler.errors import ConfigError
@@ -55,7 +55,8 @@ def _image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageSta
     return ImageRepository(images_dir).status(desired.images)
 
 
-def _resolve(desired: DesiredState, snapshot: Snapshot):  # type: ignore[no-untyped-def]
+def _resolve(desired: DesiredState, snapshot: Snapshot
+             ) -> tuple[dict[str, ResolvedDevice], list[Finding]]:
     from reconciler.core.plan.planner import observed_models
     from reconciler.core.resolve import resolve_fleet
 

@@ -32,7 +32,7 @@ from yaml.events import (
 )
 
 from reconciler.contract import FindingCode
-from reconciler.core.bulk import gc_paused  # noqa: F401 - used by the loader modules
+from reconciler.core.bulk import gc_paused as gc_paused  # the loader modules use it
 from reconciler.core.findings import Finding
 from reconciler.errors import Location
 

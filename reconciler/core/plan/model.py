@@ -93,7 +93,7 @@ class Step(NamedTuple):
                 out["type"] = str(value)
             elif key == "wait_for":
                 out[key] = str(value)
-            elif key == "groups":
+            elif key == "groups" and isinstance(value, Mapping):
                 out[key] = {unit: list(g) for unit, g in sorted(value.items())}
             elif isinstance(value, tuple):
                 out[key] = list(value)
@@ -242,11 +242,11 @@ class Summary:
     infos: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        return {k: getattr(self, k) for k in self.__slots__}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Summary:
-        return cls(**{k: int(d.get(k, 0)) for k in cls.__slots__})  # type: ignore[attr-defined]
+        return cls(**{k: int(d.get(k, 0)) for k in cls.__slots__})
 
 
 @dataclass(frozen=True, slots=True)

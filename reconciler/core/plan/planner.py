@@ -14,8 +14,8 @@ from dataclasses import replace
 from reconciler.contract import FindingCode, Severity
 from reconciler.core.bulk import gc_paused
 from reconciler.core.findings import Finding
-from reconciler.core.model import (DesiredState, DeviceState, Image, ImageStatus, Mode,
-                                   ResolvedDevice)
+from reconciler.core.model import (DesiredState, DeviceState, Image, ImageStatus, ImageType,
+                                   Mode, ResolvedDevice)
 from reconciler.core.observed import ObservedDevice, Snapshot
 from reconciler.core.plan.checks.device import device_checks
 from reconciler.core.plan.checks.ha import ha_checks
@@ -24,7 +24,7 @@ from reconciler.core.plan.checks.transitions import transition_checks
 from reconciler.core.plan.context import DeviceContext, Fleet
 from reconciler.core.plan.diff import diff_device
 from reconciler.core.plan.fingerprint import observed_digest, plan_fingerprint, planned
-from reconciler.core.plan.model import DevicePlan, JobSettings, Plan, Source, Summary
+from reconciler.core.plan.model import Change, DevicePlan, JobSettings, Plan, Source, Summary
 from reconciler.core.plan.space import SpacePlan, plan_space
 from reconciler.core.plan.steps import build_steps
 from reconciler.core.plan.topology import topology_of
@@ -108,7 +108,7 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
         driver = str(inv.driver)
 
     def blocked_plan(extra: list[Finding], mode: Mode | None = None,
-                     digest: str | None = None, changes: tuple = ()) -> DevicePlan:
+                     digest: str | None = None, changes: tuple[Change, ...] = ()) -> DevicePlan:
         findings = _accept(_merge(upstream, extra), resolved.settings.accept_warnings)
         return DevicePlan(name, mode, driver, changes=changes, findings=tuple(findings),
                           settings=settings, observed_digest=digest)
@@ -180,8 +180,8 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
     blocked = any(f.severity is Severity.ERROR for f in findings)
     hops = ctx.passes[:-1]
     if hops:
-        changes = tuple(replace(c, hops=tuple(i.name for i in hops)) if c.type is ctx.system.type
-                        else c for c in changes)  # type: ignore[union-attr]
+        changes = tuple(replace(c, hops=tuple(i.name for i in hops))
+                        if c.type is ImageType.ASA else c for c in changes)
     steps = () if blocked else build_steps(ctx, copies, space.deletions)
     notes: list[str] = []
     if ctx.is_agent and ctx.stage_only:
@@ -255,7 +255,7 @@ def _plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], s
         if p is not None:
             plans.append(p)
 
-    sev = defaultdict(int)
+    sev: dict[Severity, int] = defaultdict(int)
     for p in plans:
         for f in p.findings:
             sev[f.severity] += 1

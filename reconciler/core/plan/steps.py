@@ -195,13 +195,13 @@ def build_steps(ctx: DeviceContext, copies: Mapping[str, Sequence[Image]],
             if primary.name in done:
                 _check(s, primary.name, None, img, hop)
                 continue
-            new = others[0]
-            s.add(A.HANDOFF_CONTROL if cluster else A.SWITCH_ACTIVE, new.name, via=primary.name,
-                  hop=hop)
-            _reload_and_wait(s, primary.name, new.name, img, timeout, cond, hop)
-            for m in (new, *others[1:], primary):
-                _check(s, m.name, new.name, img, hop)
-            primary, others = new, [*others[1:], primary]
+            successor = others[0]
+            s.add(A.HANDOFF_CONTROL if cluster else A.SWITCH_ACTIVE, successor.name,
+                  via=primary.name, hop=hop)
+            _reload_and_wait(s, primary.name, successor.name, img, timeout, cond, hop)
+            for m in (successor, *others[1:], primary):
+                _check(s, m.name, successor.name, img, hop)
+            primary, others = successor, [*others[1:], primary]
         synced = tuple(m.name for m in others)
 
     if ctx.asdm is not None:

@@ -50,10 +50,11 @@ def device_checks(ctx: DeviceContext, state: DeviceState) -> list[Finding]:
         except VersionError:
             v = None  # reported by the drift as BAD_VERSION
         if isinstance(v, AsaVersion):
-            why = source_version_supported(ctx.platform, v)
-            if why:
+            too_old = source_version_supported(ctx.platform, v)
+            if too_old:
                 out.append(Finding(FindingCode.UNSUPPORTED_DEVICE,
-                                   f"{name} ({dev.model}): {why}; upgrade it by hand first", name))
+                                   f"{name} ({dev.model}): {too_old}; upgrade it by hand first",
+                                   name))
     if ctx.platform.appliance_mode_required and dev.appliance_mode is False:
         out.append(Finding(FindingCode.UNSUPPORTED_DEVICE,
                            f"{name} ({dev.model}) runs in platform mode; only appliance mode is "
