@@ -60,6 +60,11 @@ def device_checks(ctx: DeviceContext, state: DeviceState) -> list[Finding]:
                            f"{name} ({dev.model}) runs in platform mode; only appliance mode is "
                            "managed: convert it to appliance mode or upgrade it by hand", name))
     system = ctx.system
+    if system is not None and system.from_parsed is None and not ctx.user_context:
+        out.append(Finding(FindingCode.NOT_OBSERVED,
+                           f"discovery did not report the system image {name} runs; the boot "
+                           "list and HA path cannot be planned without it: run `reconciler "
+                           "discover` again", name))
     if system is not None and ctx.platform.min_version is not None and isinstance(
             system.to_parsed, AsaVersion) and system.to_parsed < ctx.platform.min_version \
             and ctx.platform.appliance_mode_required:
