@@ -173,16 +173,15 @@ class AgentDriver(Driver):
         t0 = time.monotonic()
         last = "no answer yet"
         while True:
+            failed: dict[str, Any] | None = None
             try:
                 if self._job is not None:
                     job_id, version, _ = self._job
                     r = await self._json("GET", f"install/{job_id}", f"install job {job_id}")
                     last = f"install {r.get('state')}"
                     if r.get("state") == "failed":
-                        self._job = None
-                        raise transfer_error(r.get("code") or "unknown", action=f"install of agent {version}",
-                                             device=self.name, member=self.name, detail=str(r.get("message", "")))
-                    if r.get("state") == "succeeded":
+                        failed = r
+                    elif r.get("state") == "succeeded":
                         self._job = None
                         return
                 else:
@@ -190,6 +189,11 @@ class AgentDriver(Driver):
                     return
             except TemporaryError as e:
                 last = e.message
+            if failed is not None and self._job is not None:
+                version = self._job[1]
+                self._job = None
+                raise transfer_error(failed.get("code") or "unknown", action=f"install of agent {version}",
+                                     device=self.name, member=self.name, detail=str(failed.get("message", "")))
             if (time.monotonic() - t0) * self.time_scale >= timeout:
                 raise ReloadTimeoutError(f"the endpoint was not back within {timeout:g}s (last: {last})",
                                          device=self.name, member=self.name,

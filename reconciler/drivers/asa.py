@@ -64,7 +64,7 @@ class Topology:
 
 def _split(path: str) -> tuple[str, str]:
     m = _PATH.match(path)
-    if not m:
+    if not m or m.group(2) in (".", ".."):
         raise PermanentDeviceError(f"{path!r} is not a file path like disk0:/asa941-smp-k8.bin", code="BAD_PATH",
                                    hint="use disk0:/NAME or disk1:/NAME")
     return m.group(1), m.group(2)
