@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from reconciler.core.model import ImageType, InventoryDevice, TlsSettings
 from reconciler.core.observed import DiscoveryError, ObservedDevice, Snapshot
@@ -57,7 +57,7 @@ class _NoProgress:
 
 
 def _wait(options: DiscoveryOptions) -> Callable[[RetryCallState], float]:
-    backoff = wait_exponential_jitter(initial=options.backoff_initial, max=options.backoff_max)
+    backoff = wait_random_exponential(multiplier=options.backoff_initial, max=options.backoff_max)
 
     def wait(state: RetryCallState) -> float:
         delay = backoff(state)

@@ -48,7 +48,7 @@ from reconciler.errors import PermanentDeviceError, TemporaryError
 
 _PATH = re.compile(r"^(disk\d+):/([^/\s]+)$")
 _UNREACHABLE_TEXT = re.compile(r"not detected|not responding|not a member of the cluster|"
-                               r"unable to send command to mate|is not up", re.IGNORECASE)
+                               r"unable to send command|is not up", re.IGNORECASE)
 _SPREAD = re.compile(r"copied to \d+ units: ([^)]+)\)")
 
 

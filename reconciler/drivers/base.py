@@ -377,7 +377,7 @@ class Driver(abc.ABC):
         cause = _ssl_cause(e)
         if cause is not None:
             self._note(member, f"TLS failure: {cause}")
-            return TlsError(f"TLS handshake with {self.base_url} failed: {getattr(cause, 'verify_message', None) or cause}",
+            return TlsError(f"certificate of {self.base_url} not accepted: {getattr(cause, 'verify_message', None) or cause}",
                             device=self.name, member=member,
                             hint="check tls.ca_bundle / tls.fingerprint in the inventory (for the "
                                  "simulator: .reconciler/sim/ca.pem)")
