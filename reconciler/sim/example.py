@@ -25,11 +25,15 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from reconciler.contract import Severity
 from reconciler.core.model import DriverKind, Image, ImageType, InventoryDevice, Mode
 from reconciler.core.platforms import Platform, platform_of
 from reconciler.core.versions import AgentVersion, AsaVersion, VersionError
+from reconciler.errors import ConfigError
+from reconciler.sim.fleetfile import SimFleetSpec, fleet_from_dict
 
 MiB = 1 << 20
 
@@ -238,3 +242,18 @@ def twin_fleet(inventory: Sequence[InventoryDevice] | Mapping[str, InventoryDevi
            "timings": {"reload_seconds": 420, "ready_seconds": 60, "install_seconds": 120},
            "devices": devices}
     return doc, skipped
+
+
+def load_twin(repo: Path | str) -> tuple[SimFleetSpec, list[str]]:
+    """The simulated twin of `repo`'s inventory, with the catalog's images."""
+    from reconciler.loader import DirectorySource, load_desired
+
+    desired, findings = load_desired(DirectorySource(repo))
+    broken = [f for f in findings if f.severity is Severity.ERROR and f.location
+              and str(f.location.file).startswith("inventory/")]
+    if broken or not desired.inventory:
+        detail = "; ".join(f.line() for f in broken[:5]) or "no devices in inventory/"
+        raise ConfigError(f"cannot build the simulated twin of {repo}: {detail}",
+                          hint="fix the inventory (`reconciler validate`) or pass --fleet FILE")
+    doc, skipped = twin_fleet(desired.inventory, desired.images)
+    return fleet_from_dict(doc, source=f"twin of {repo}/inventory"), skipped

@@ -8,15 +8,18 @@ operations are exposed over HTTP under `/_sim/` (see `reconciler.sim.app`).
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from reconciler.core.model import Mode
 from reconciler.sim.clock import Clock, ScaledClock
 from reconciler.sim.content import BlobStore, synthetic
 from reconciler.sim.faults import Fault, FaultKind
-from reconciler.sim.fleetfile import SimFleetSpec
+from reconciler.errors import ConfigError
+from reconciler.sim.fleetfile import SimAuth, SimFleetSpec
 from reconciler.sim.model import (
     Partial,
     SimAgent,
@@ -212,3 +215,31 @@ class SimFleet:
                 "next_register": dev.next_register, "pending_sessions": list(dev.pending_sessions),
                 "boot": list(dev.running.boot), "saved_boot": list(dev.startup.boot),
                 "asdm": dev.running.asdm, "faults": dev.faults.to_list(), "units": units}
+
+
+def credentials_for(auth: SimAuth, repo: Path | str, state: Path) -> tuple[SimCredentials, list[str]]:
+    """Resolve the fleet's credential references; invent values for unset env variables."""
+    from reconciler.core.model import CredentialRef
+    from reconciler.loader.credentials import parse_credential_ref, resolve_credential
+
+    generated: list[str] = []
+
+    def value(ref_text: str | None, what: str) -> str:
+        if not ref_text:
+            return secrets.token_urlsafe(18)
+        ref = parse_credential_ref(ref_text)
+        if not isinstance(ref, CredentialRef):
+            raise ConfigError(f"auth.{what} must be a reference (env:NAME or file:PATH), not a value")
+        if ref.scheme == "env" and not os.environ.get(ref.ref):
+            os.environ[ref.ref] = secrets.token_urlsafe(18)
+            generated.append(ref.ref)
+        return resolve_credential(ref, base_dir=repo)
+
+    creds = SimCredentials(auth.username, value(auth.password, "password"), value(auth.token, "token"))
+    if generated:
+        state.mkdir(parents=True, exist_ok=True)
+        env = state / "env"
+        fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("".join(f"export {n}={os.environ[n]}\n" for n in generated))
+    return creds, generated
