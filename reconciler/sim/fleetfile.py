@@ -79,11 +79,13 @@ class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 def _mapping_with_line(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
     d = _LineDict(loader.construct_mapping(node, deep=True))
     d.line = node.start_mark.line + 1
+    d.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
     return d
 
 
 class _LineDict(dict):  # type: ignore[type-arg]
     line: int | None = None
+    key_lines: dict[str, int] = {}
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
@@ -122,6 +124,7 @@ def load_fleet_file(path: str | Path) -> SimFleetSpec:
 def _locate(doc: Any, path: list[Any]) -> int | None:
     node, line = doc, getattr(doc, "line", None)
     for key in path:
+        line = getattr(node, "key_lines", {}).get(key, line)
         try:
             node = node[key]
         except (KeyError, IndexError, TypeError):
@@ -133,13 +136,23 @@ def _locate(doc: Any, path: list[Any]) -> int | None:
 def fleet_from_dict(doc: Any, *, source: str = "<memory>") -> SimFleetSpec:
     if not isinstance(doc, dict):
         raise ConfigError("a fleet file is a mapping with a `devices:` list", location=Location(source, 1))
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(_plain(doc)),
-                    key=lambda e: list(map(str, e.absolute_path)))
+    plain = _plain(doc)
+    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(plain),
+                    key=lambda x: [str(p) for p in x.absolute_path])
     if errors:
         e = errors[0]
-        where = "/".join(map(str, e.absolute_path)) or "(top level)"
-        raise ConfigError(f"{where}: {e.message}", code="SCHEMA",
-                          location=Location(source, _locate(doc, list(e.absolute_path))),
+        path = list(e.absolute_path)
+        if e.validator == "oneOf" and len(path) == 2 and path[0] == "devices":
+            # report against the branch the device's `driver` selects, not "matches no branch"
+            device = plain["devices"][path[1]]
+            branch = device.get("driver") if isinstance(device, dict) else None
+            if branch in ("asa", "agent"):
+                sub = jsonschema.Draft202012Validator({"$ref": f"#/$defs/{branch}", "$defs": _schema()["$defs"]})
+                inner = jsonschema.exceptions.best_match(sub.iter_errors(device))
+                if inner is not None:
+                    e, path = inner, path + list(inner.absolute_path)
+        where = "/".join(map(str, path)) or "(top level)"
+        raise ConfigError(f"{where}: {e.message}", code="SCHEMA", location=Location(source, _locate(doc, path)),
                           hint="schemas/simfleet.schema.json documents every field")
     default_timings = Timings(**doc.get("timings", {}))
     devices: dict[str, SimDevice] = {}

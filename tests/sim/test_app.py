@@ -185,3 +185,25 @@ async def test_control_api(client, fleet):
     assert r.json()["units"][1]["state"] == "down"
     r = await client.post("/_sim/devices/fw-pair/actions", json={"op": "explode"})
     assert r.status_code == 400 and "unknown action" in r.json()["error"]
+
+
+async def test_slow_link_takes_simulated_time(client, fleet, clock):
+    fleet.add_fault("fw-solo", {"kind": "slow-link", "bytes_per_second": 1000})
+    before = clock.now()
+    r = await client.put("/d/fw-solo/admin/files/disk0/slow.bin", content=b"s" * 50_000, auth=AUTH)
+    assert r.status_code == 200 and clock.now() - before == pytest.approx(50.0)
+
+
+async def test_corrupt_upload_fails_verification_and_does_not_boot(client, fleet, clock):
+    fleet.add_fault("fw-solo", {"kind": "corrupt-upload", "times": 1})
+    data = b"".join(synthetic_chunks("asa941-lfbff-k8.SPA", 7602176))
+    await client.put("/d/fw-solo/admin/files/disk0/asa941-lfbff-k8.SPA", content=data, auth=AUTH)
+    r = await client.get(exec_url("fw-solo", "verify /sha-512 disk0:/asa941-lfbff-k8.SPA"), auth=AUTH)
+    assert hashlib.sha512(data).hexdigest() not in r.text
+    r = await client.get(exec_url("fw-solo", "verify disk0:/asa941-lfbff-k8.SPA"), auth=AUTH)
+    assert "Signature not valid" in r.text
+    dev = fleet.asa("fw-solo")
+    dev.startup.boot = ["disk0:/asa941-lfbff-k8.SPA", "disk0:/asa933-lfbff-k8.SPA"]
+    await client.get(exec_url("fw-solo", "reload noconfirm"), auth=AUTH)
+    clock.advance(600)
+    assert fleet.asa("fw-solo").units[0].running_version == "9.3(3)"
