@@ -226,13 +226,13 @@ def transfer_error(
     message = f"{action} failed: {info.label} {info.meaning}"
     if detail:
         message += f" (device said: {detail.strip()[:300]})"
-    kw = {"code": info.key.upper(), "hint": info.advice, "device": device, "member": member}
+    code_, hint = info.key.upper(), info.advice
     err: TransientTransferError | PermanentTransferError
     if info.split:
-        err = TransferTooLargeError(message, max_bytes=max_bytes, **kw)
+        err = TransferTooLargeError(message, max_bytes=max_bytes, code=code_, hint=hint, device=device, member=member)
     elif info.temporary:
-        err = TransientTransferError(message, **kw)
+        err = TransientTransferError(message, code=code_, hint=hint, device=device, member=member)
     else:
-        err = PermanentTransferError(message, **kw)
+        err = PermanentTransferError(message, code=code_, hint=hint, device=device, member=member)
     err.transfer = info
     return err

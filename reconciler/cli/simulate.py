@@ -39,7 +39,7 @@ def command(fleet_file: Path | None, repo: Path, listen: str, time_scale: float,
             no_control_api: bool) -> None:
     """Serve simulated ASA devices and agent endpoints on loopback HTTPS."""
     if fleet_file is not None:
-        spec, skipped = load_fleet_file(fleet_file), []
+        spec, skipped = load_fleet_file(fleet_file), list[str]()
     else:
         spec, skipped = load_twin(repo)
     for s in skipped:

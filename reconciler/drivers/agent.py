@@ -142,7 +142,7 @@ class AgentDriver(Driver):
         name = self._package(path)
         await self._json("DELETE", f"packages/{quote(name, safe='')}", f"delete {name}")
 
-    async def fetch_file(self, path: str) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def fetch_file(self, path: str) -> AsyncIterator[bytes]:
         name = self._package(path)
         self.transcript.record(self.name, self.name, "send", f"download {name}")
         try:

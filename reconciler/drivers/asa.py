@@ -392,7 +392,7 @@ class AsaDriver(Driver):
                                            member=member, hint="remove it from the boot list (set-boot) first")
         await self._exec(f"delete /noconfirm {path}", member)
 
-    async def fetch_file(self, path: str) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def fetch_file(self, path: str) -> AsyncIterator[bytes]:
         disk, name = _split(path)
         url = f"{self.base_url}/admin/files/{quote(disk, safe='')}/{quote(name, safe='')}"
         self.transcript.record(self.name, None, "send", f"download {path}")

@@ -20,8 +20,11 @@ CHUNK = 256 * 1024
 
 @runtime_checkable
 class ByteSource(Protocol):
-    name: str
-    size: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
 
     def open(self, offset: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
         """Yield the bytes [offset, offset+length) in chunks."""

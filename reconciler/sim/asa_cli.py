@@ -218,6 +218,10 @@ def _mac_tail(serial: str) -> str:
     return f"{h >> 16:02x}.{h & 0xFFFF:04x}"
 
 
+def _fo_name(u: Unit) -> str:
+    return (u.failover_id or "primary").capitalize()
+
+
 def _fo_state(dev: SimAsa, u: Unit) -> str:
     if u.state == UnitState.BOOTING:
         return "Not Detected"
@@ -245,7 +249,7 @@ def _show_failover(dev: SimAsa, unit: Unit, m: re.Match[str], now: float) -> str
                 "Monitored Interfaces 0 of 1049 maximum\n")
     mate = dev.mate(unit)
     mate_seen = dev.reachable(mate)
-    lines = ["Failover On", f"Failover unit {unit.failover_id.capitalize() if unit.failover_id else 'Primary'}",
+    lines = ["Failover On", f"Failover unit {_fo_name(unit)}",
              "Failover LAN Interface: folink GigabitEthernet0/3 (up)",
              "Reconnect timeout 0:00:00", "Unit Poll frequency 1 seconds, holdtime 15 seconds",
              "Interface Poll frequency 5 seconds, holdtime 25 seconds", "Interface Policy 1",
@@ -260,11 +264,11 @@ def _show_failover(dev: SimAsa, unit: Unit, m: re.Match[str], now: float) -> str
 
     if dev.mode is Mode.ACTIVE_STANDBY:
         lines += ["Last Failover at: 08:15:02 UTC Mar 4 2024",
-                  f"\tThis host: {unit.failover_id.capitalize()} - {_fo_state(dev, unit)}",
+                  f"\tThis host: {_fo_name(unit)} - {_fo_state(dev, unit)}",
                   "\t\tActive time: 3889 (sec)", slot(unit),
                   "\t\t  Interface outside (203.0.113.1): Normal (Monitored)",
                   "\t\t  Interface inside (10.0.0.1): Normal (Monitored)",
-                  f"\tOther host: {mate.failover_id.capitalize()} - {_fo_state(dev, mate)}",
+                  f"\tOther host: {_fo_name(mate)} - {_fo_state(dev, mate)}",
                   "\t\tActive time: 0 (sec)"]
         if mate_seen:
             lines += [slot(mate), "\t\t  Interface outside (203.0.113.2): Normal (Monitored)",
@@ -274,11 +278,11 @@ def _show_failover(dev: SimAsa, unit: Unit, m: re.Match[str], now: float) -> str
     else:
         lines += ["Group 1 last failover at: 13:40:42 UTC Dec 9 2023",
                   "Group 2 last failover at: 13:40:42 UTC Dec 9 2023", "",
-                  f"  This host:    {unit.failover_id.capitalize()}"]
+                  f"  This host:    {_fo_name(unit)}"]
         for g in (1, 2):
             lines += [f"  Group {g}       State:          {_group_state(dev, unit, g)}",
                       f"                Active time:    {2896 if g in unit.groups else 0} (sec)"]
-        lines += ["", slot(unit), "", f"  Other host:   {mate.failover_id.capitalize()}"]
+        lines += ["", slot(unit), "", f"  Other host:   {_fo_name(mate)}"]
         for g in (1, 2):
             lines += [f"  Group {g}       State:          {_group_state(dev, mate, g)}",
                       f"                Active time:    {3322 if g in mate.groups else 0} (sec)"]
@@ -417,7 +421,7 @@ def _show_config_session(dev: SimAsa, unit: Unit, m: re.Match[str], now: float) 
 
 @_command(r"show webvpn anyconnect")
 def _show_anyconnect(dev: SimAsa, unit: Unit, m: re.Match[str], now: float) -> str:
-    shown = []
+    shown: list[str] = []
     for path in dev.running.anyconnect:
         try:
             f = dev.file_at(unit, path)

@@ -20,6 +20,7 @@ Behaviour modelled on the ASA (and the seed's procedures):
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from collections.abc import Callable
@@ -235,6 +236,7 @@ class SimAsa:
 
     def management_unit(self) -> Unit | None:
         """The unit that answers on the device's management address, if any."""
+        u: Unit | None
         if self.mode is Mode.STANDALONE:
             u = self.units[0]
         elif self.mode is Mode.CLUSTER:
@@ -309,7 +311,7 @@ class SimAsa:
             return
         slow = self.faults.fire(FaultKind.SLOW_RELOAD, unit.name)
         duration = float(slow.seconds) if slow and slow.seconds else self.timings.reload_seconds
-        self.events.at(now + duration, lambda at, u=unit: self._boot(u, at))
+        self.events.at(now + duration, functools.partial(self._boot, unit))
 
     def _leave_roles(self, unit: Unit, now: float) -> None:
         if self.mode in (Mode.ACTIVE_STANDBY, Mode.ACTIVE_ACTIVE):
@@ -346,7 +348,7 @@ class SimAsa:
             self.running = self.startup.copy()
         elif self.mode is Mode.CLUSTER:
             if any(u.control and self.reachable(u) for u in self.units if u is not unit):
-                self.events.at(at + self.timings.ready_seconds, lambda t, u=unit: self._rejoin(u, t))
+                self.events.at(at + self.timings.ready_seconds, functools.partial(self._rejoin, unit))
             else:
                 unit.control = unit.ready = True
                 unit.last_join = at
@@ -354,7 +356,7 @@ class SimAsa:
         else:
             mate = self.mate(unit)
             if self.reachable(mate) and (mate.active or mate.groups):
-                self.events.at(at + self.timings.ready_seconds, lambda t, u=unit: self._standby_ready(u, t))
+                self.events.at(at + self.timings.ready_seconds, functools.partial(self._standby_ready, unit))
             else:
                 unit.ready = True
                 unit.active = self.mode is Mode.ACTIVE_STANDBY

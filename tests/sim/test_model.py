@@ -20,11 +20,15 @@ def fleet(clock):
 
 
 def sh(dev: SimAsa, cmd: str, unit=None) -> str:
-    return run_exec(dev, unit or dev.management_unit(), cmd, 0.0)
+    unit = unit or dev.management_unit()
+    assert unit is not None, "the management unit is down"
+    return run_exec(dev, unit, cmd, 0.0)
 
 
 def conf(dev: SimAsa, cmd: str) -> str:
-    return run_config(dev, dev.management_unit(), cmd, 0.0)
+    unit = dev.management_unit()
+    assert unit is not None, "the management unit is down"
+    return run_config(dev, unit, cmd, 0.0)
 
 
 def put(fleet, name, path, size=7340032, unit=None):
