@@ -68,6 +68,7 @@ async def bench(n: int, concurrency: int, upload_mib: int) -> None:
     fleet = SimFleet(fleet_from_dict(fleet_doc(n)), CREDS, ScaledClock(1000))
     with tempfile.TemporaryDirectory() as tmp:
         async with serve_in_background(fleet, tls_dir=Path(tmp)) as sim:
+            assert sim.tls is not None
             tls = TlsSettings(ca_bundle=str(sim.tls.ca_path))
             devs = inventory(fleet, sim.url, tls)
             transcripts: dict[str, Transcript] = {}
