@@ -155,3 +155,74 @@ async def test_summary_rows_list_devices_and_errors():
     rows = {r[0]: r for r in summary_rows(snap)}
     assert rows["fw-pair"][1:4] == ("active-standby", "ASA5585-SSP-20", "9.1(6)")
     assert rows["ep-one"][-1] == "UNREACHABLE (temporary)"
+
+
+# --------------------------------------------------------------------- the bundled example fleet
+
+EXAMPLE_PW, EXAMPLE_TOKEN = "example-fw-password-5d1e", "example-agent-token-77b0"
+
+
+@pytest.fixture
+def example(monkeypatch):
+    """The twin of the bundled example and its real inventory (loaded by the real loader)."""
+    from reconciler.loader import DirectorySource, load_inventory
+    from reconciler.sim.example import load_twin
+    from reconciler.sim.fleet import SimCredentials, SimFleet
+    from reconciler.sim.clock import ScaledClock
+    from tests.conftest import PROJECT_ROOT
+
+    monkeypatch.setenv("RECONCILER_FW_PASSWORD", EXAMPLE_PW)
+    monkeypatch.setenv("RECONCILER_AGENT_TOKEN", EXAMPLE_TOKEN)
+    spec, _ = load_twin(PROJECT_ROOT)
+    devices, findings = load_inventory(DirectorySource(PROJECT_ROOT))
+    assert not [f for f in findings if f.blocking]
+    return SimFleet(spec, SimCredentials("admin", EXAMPLE_PW, EXAMPLE_TOKEN), ScaledClock(1000)), devices
+
+
+def check_example(snap):
+    from reconciler.loader.schema import compiled
+
+    assert not snap.errors and len(snap.devices) == 12
+    assert compiled("snapshot").errors(snapshot_to_dict(snap)) == []
+    d = snap.devices
+    expect_modes = {"fw-dc-pair": Mode.ACTIVE_STANDBY, "fw-aa-pair": Mode.ACTIVE_ACTIVE,
+                    "fw-dc-cluster": Mode.CLUSTER, "fw-branch-01": Mode.STANDALONE}
+    assert {n: d[n].mode for n in expect_modes} == expect_modes
+    assert [(m.name, m.role) for m in d["fw-dc-pair"].members] == [("primary", Role.ACTIVE), ("secondary", Role.STANDBY)]
+    assert all(m.running["asa"] == "9.1(6)" and m.standby_ready in (None, True) for m in d["fw-dc-pair"].members)
+    cluster = d["fw-dc-cluster"].members
+    assert [m.role for m in cluster] == [Role.CONTROL, Role.DATA, Role.DATA, Role.DATA]
+    assert all({x.name for x in m.disks} == {"disk0", "disk1"} and m.ccl_ip and m.unit_id is not None for m in cluster)
+    assert {m.site_id for m in cluster} == {1, 2}
+    aa = {m.name: m.failover_groups_active for m in d["fw-aa-pair"].members}
+    assert aa == {"primary": (1,), "secondary": (2,)} and d["fw-aa-pair"].contexts == ("admin", "ctx-1", "ctx-2")
+    assert d["fw-multi-01"].contexts == ("admin", "ctx-a", "ctx-b")
+    assert d["fw-multi-01"].running["anyconnect"] == "4.9.06037"
+    assert d["fw-fpr-01"].appliance_mode is True and d["fw-fpr-01"].platform == "fpr2100"
+    assert d["fw-legacy-01"].running["asa"] == "8.4(6)" and d["fw-legacy-01"].platform == "asa5500"
+    b3 = d["fw-branch-03"].members[0].disks[0]
+    assert b3.free < 4 << 20 and any(f.name.endswith(".pcap") for f in b3.files)
+    assert d["fw-branch-01"].members[0].running_files["asa"] == "disk0:/asa933-lfbff-k8.SPA"
+    assert {d[n].running["agent"] for n in ("ep-win-001", "ep-win-002", "ep-lnx-001")} == {"7.3.1.2048"}
+    for dev in d.values():
+        for m in dev.members:
+            for t, path in m.running_files.items():
+                if t == "asa":
+                    disk, name = path.split(":/")
+                    assert m.disk(disk).has(name), (dev.name, m.name, path)
+
+
+async def test_discover_the_example_twin_over_loopback_https(example, tmp_path):
+    from dataclasses import replace
+
+    fleet, devices = example
+    async with serve_in_background(fleet, tls_dir=tmp_path / ".reconciler" / "sim") as sim:
+        devs = [replace(d, address=d.address.replace("https://127.0.0.1:18443", sim.url)) for d in devices.values()]
+        snap = await discover(devs, options=DiscoveryOptions(concurrency=12, timeout=60, root=tmp_path))
+    check_example(snap)
+
+
+async def test_discover_the_example_twin_through_the_asgi_transport(example):
+    fleet, devices = example
+    snap = await discover(list(devices.values()), options=QUICK, client_factory=asgi_factory(fleet))
+    check_example(snap)

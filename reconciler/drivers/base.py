@@ -33,7 +33,8 @@ from reconciler.contract import StepAction
 from reconciler.core.model import CredentialRef, DriverKind, ImageType, InventoryDevice
 from reconciler.core.observed import ObservedDevice
 from reconciler.drivers.sources import ByteSource
-from reconciler.errors import PermanentDeviceError, TransientDeviceError
+from reconciler.loader.credentials import resolve_credential
+from reconciler.errors import PermanentDeviceError, ReconcilerError, TransientDeviceError
 from reconciler.secrets import redact, register_secret
 from reconciler.transfer_errors import TransferTooLargeError, transfer_error
 
@@ -212,8 +213,7 @@ Resolver = Callable[[CredentialRef], str]
 
 
 def default_resolver(ref: CredentialRef) -> str:
-    from reconciler.loader.credentials import resolve_credential
-
+    """`env:` from the environment, `file:` relative to the current directory."""
     return resolve_credential(ref)
 
 
@@ -293,8 +293,11 @@ class Driver(abc.ABC):
                             hint="add credentials to inventory/devices.yaml (env:NAME or file:PATH)")
         try:
             value = self._resolver(ref)
-        except Exception as e:  # the resolver's own error names the reference, never a value
-            raise AuthError(f"cannot resolve {what} {ref}: {e}", device=self.name,
+        except ReconcilerError as e:  # names the reference, never a value
+            raise AuthError(f"cannot resolve the {what}: {e.message}", device=self.name,
+                            hint=e.hint or "set the environment variable or create the file the reference names") from None
+        except Exception as e:
+            raise AuthError(f"cannot resolve the {what} {ref}: {e}", device=self.name,
                             hint="set the environment variable or create the file the reference names") from None
         register_secret(value)
         return value

@@ -8,20 +8,19 @@ The format is documented in docs/simulator.md.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from reconciler.core.model import ContextMode, ImageType, Mode
 from reconciler.errors import ConfigError, Location
+from reconciler.loader.schema import compiled
+from reconciler.loader.yamlio import line_of_path, parse_yaml
 from reconciler.sim.content import synthetic
 from reconciler.sim.faults import Fault, FaultKind, Faults, FaultSpecError
 from reconciler.sim.imagefiles import ImageFileInfo, boots_on
@@ -40,7 +39,6 @@ from reconciler.sim.model import (
     split_path,
 )
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "simfleet.schema.json"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?\s*$")
 _UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30,
           "KB": 1000, "MB": 1000**2, "GB": 1000**3}
@@ -69,91 +67,34 @@ def parse_size(value: int | str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2)])
 
 
-# ---------------------------------------------------------------- YAML with line numbers
-
-
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    pass
-
-
-def _mapping_with_line(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    d = _LineDict(loader.construct_mapping(node, deep=True))
-    d.line = node.start_mark.line + 1
-    d.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-    return d
-
-
-class _LineDict(dict):  # type: ignore[type-arg]
-    line: int | None = None
-    key_lines: dict[str, int] = {}
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
-
-
-@lru_cache(maxsize=1)
-def _schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
-    return schema
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_plain(v) for v in x]
-    return x
+# ---------------------------------------------------------------- reading
 
 
 def load_fleet_file(path: str | Path) -> SimFleetSpec:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_bytes()
     except OSError as e:
         raise ConfigError(f"cannot read the fleet file: {e.strerror}", location=Location(str(p)),
                           hint="pass an existing file to --fleet, or omit --fleet to simulate the "
                                "example twin of inventory/") from None
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(e, 'problem', e)}",
-                          location=Location(str(p), mark.line + 1 if mark else None)) from None
-    return fleet_from_dict(doc, source=str(p))
-
-
-def _locate(doc: Any, path: list[Any]) -> int | None:
-    node, line = doc, getattr(doc, "line", None)
-    for key in path:
-        line = getattr(node, "key_lines", {}).get(key, line)
-        try:
-            node = node[key]
-        except (KeyError, IndexError, TypeError):
-            break
-        line = getattr(node, "line", line)
-    return line
+    doc = parse_yaml(text, str(p))
+    blocking = [f for f in doc.findings if f.blocking]
+    if doc.data is None or blocking:
+        f = (blocking or doc.findings)[0]
+        raise ConfigError(f.message, code=str(f.code), location=f.location)
+    return fleet_from_dict(doc.data, source=str(p))
 
 
 def fleet_from_dict(doc: Any, *, source: str = "<memory>") -> SimFleetSpec:
+    """Validate a fleet document (from YAML with line numbers, or built in code) and build it."""
     if not isinstance(doc, dict):
         raise ConfigError("a fleet file is a mapping with a `devices:` list", location=Location(source, 1))
-    plain = _plain(doc)
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(plain),
-                    key=lambda x: [str(p) for p in x.absolute_path])
+    errors = compiled("simfleet").errors(doc)
     if errors:
         e = errors[0]
-        path = list(e.absolute_path)
-        if e.validator == "oneOf" and len(path) == 2 and path[0] == "devices":
-            # report against the branch the device's `driver` selects, not "matches no branch"
-            device = plain["devices"][path[1]]
-            branch = device.get("driver") if isinstance(device, dict) else None
-            if branch in ("asa", "agent"):
-                sub = jsonschema.Draft202012Validator({"$ref": f"#/$defs/{branch}", "$defs": _schema()["$defs"]})
-                inner = jsonschema.exceptions.best_match(sub.iter_errors(device))
-                if inner is not None:
-                    e, path = inner, path + list(inner.absolute_path)
-        where = "/".join(map(str, path)) or "(top level)"
-        raise ConfigError(f"{where}: {e.message}", code="SCHEMA", location=Location(source, _locate(doc, path)),
+        where = "/".join(map(str, e.path)) or "(top level)"
+        raise ConfigError(f"{where}: {e.message}", code="SCHEMA", location=Location(source, line_of_path(doc, e.path)),
                           hint="schemas/simfleet.schema.json documents every field")
     default_timings = Timings(**doc.get("timings", {}))
     devices: dict[str, SimDevice] = {}

@@ -83,7 +83,7 @@ def _server(fleet: SimFleet, tls: SimTls | None, *, control_api: bool, embedded:
     config = uvicorn.Config(
         create_app(fleet, control_api=control_api), log_level="warning", lifespan="off",
         access_log=False, ssl_certfile=str(tls.cert_path) if tls else None,
-        ssl_keyfile=str(tls.key_path) if tls else None, timeout_keep_alive=30,
+        ssl_keyfile=str(tls.key_path) if tls else None, timeout_keep_alive=30, timeout_graceful_shutdown=5,
     )
     return (_EmbeddedServer if embedded else uvicorn.Server)(config)
 
