@@ -80,6 +80,7 @@ class AsaDriver(Driver):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self._reloads: dict[str, float] = {}  # member -> monotonic time its reload was sent
+        self._last_reload: str | None = None
 
     # ------------------------------------------------------------ login
 
@@ -466,6 +467,7 @@ class AsaDriver(Driver):
         else:
             command = f"cluster exec unit {m} reload noconfirm"  # through the control unit
         self._reloads[m] = time.monotonic()
+        self._last_reload = m
         try:
             await self._check_reload(await self._run("exec", [command], m), command, m)
         except UnreachableError:
@@ -508,13 +510,16 @@ class AsaDriver(Driver):
         return True, P.uptime_seconds(ver.uptime), state
 
     async def wait_ready(self, member: str | None, timeout: float) -> None:
-        m = member or (await self.topology()).local
-        started = self._reloads.get(m)
+        # member=None: the unit this driver reloaded last, else the management unit
+        m = member or self._last_reload
+        started = self._reloads.get(m) if m else None
         seen_down = started is None
         t0 = time.monotonic()
         last = "no answer yet"
         while True:
             try:
+                if m is None:
+                    m = (await self.topology()).local
                 ready, uptime, last = await self._ready(m)
             except TemporaryError as e:
                 ready, uptime, last = False, None, e.message
@@ -523,14 +528,16 @@ class AsaDriver(Driver):
             elif not seen_down and started is not None and uptime is not None:
                 # ready, but did it reboot? a fresh uptime proves it, an old one means not yet
                 seen_down = uptime <= (time.monotonic() - started) * self.time_scale + 5
-            if ready and seen_down:
+            if ready and seen_down and m is not None:
                 self._reloads.pop(m, None)
+                if self._last_reload == m:
+                    self._last_reload = None
                 self._note(m, f"ready: {last}")
                 return
             waited = (time.monotonic() - t0) * self.time_scale
             if waited >= timeout:
                 raise ReloadTimeoutError(
-                    f"{m} was not ready within {timeout:g}s (last state: {last})", device=self.name, member=m,
+                    f"{m or self.name} was not ready within {timeout:g}s (last state: {last})", device=self.name, member=m,
                     hint="check the unit's console; raise reload_timeout for large configurations "
                          "(the seed's reloadTime)")
             await asyncio.sleep(max(0.005, self._scaled(self.options.poll_interval)))

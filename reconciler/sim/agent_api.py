@@ -11,17 +11,16 @@ Bearer-token authentication. Errors: `{"error": {"code", "message"}}` plus `X-Tr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.sim.content import ALGORITHMS
 from reconciler.sim.fleet import SimFleet
-from reconciler.sim.http import common_headers, enter_device, error_response
-from reconciler.sim.model import SimAgent, SimError
+from reconciler.sim.http import common_headers, enter_device, error_response, file_response
+from reconciler.sim.model import SimAgent, SimError, SimFile
 from reconciler.sim.uploads import Target, receive_upload
 
 
@@ -89,37 +88,34 @@ async def put_package(request: Request) -> Response:
                                 f"{dev.disk.name}/{name}", render)
 
 
-def _package(dev: SimAgent, request: Request):  # type: ignore[no-untyped-def]
-    return dev.disk.files.get(request.path_params["filename"])
+async def _staged(request: Request) -> tuple[SimFleet, SimAgent | None, SimFile | None, Response | None]:
+    """The device and the package the URL names, or the error answer."""
+    fleet, dev, err = await _enter(request)
+    if err is not None or dev is None:
+        return fleet, None, None, err
+    name = request.path_params["filename"]
+    f = dev.disk.files.get(name)
+    if f is None:
+        return fleet, dev, None, _err(fleet, 404, "ftp-550", f"package {name} not found")
+    return fleet, dev, f, None
 
 
 async def get_package(request: Request) -> Response:
-    fleet, dev, err = await _enter(request)
+    fleet, dev, f, err = await _staged(request)
     if err is not None:
         return err
-    assert dev is not None
-    f = _package(dev, request)
-    if f is None:
-        return _err(fleet, 404, "ftp-550", f"package {request.path_params['filename']} not found")
+    assert dev is not None and f is not None
     if request.method == "DELETE":
         del dev.disk.files[f.name]
         return _ok(fleet, {"deleted": f.name})
-
-    def body() -> Iterator[bytes]:
-        yield from f.content.chunks()
-
-    return StreamingResponse(body(), media_type="application/octet-stream",
-                             headers={**common_headers(fleet), "Content-Length": str(f.size)})
+    return file_response(fleet, f)
 
 
 async def digest(request: Request) -> Response:
-    fleet, dev, err = await _enter(request)
+    fleet, dev, f, err = await _staged(request)
     if err is not None:
         return err
-    assert dev is not None
-    f = _package(dev, request)
-    if f is None:
-        return _err(fleet, 404, "ftp-550", f"package {request.path_params['filename']} not found")
+    assert f is not None
     alg = request.query_params.get("algorithm", "sha-256").lower()
     if alg not in ALGORITHMS:
         return _err(fleet, 400, None, f"algorithm must be one of {', '.join(ALGORITHMS)}")

@@ -18,13 +18,12 @@ Agent endpoints are in `reconciler.sim.agent_api`. Every answer carries `X-Sim-T
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler.core.model import Mode
@@ -32,7 +31,7 @@ from reconciler.sim import agent_api
 from reconciler.sim.asa_cli import run_config, run_exec
 from reconciler.sim.faults import FaultKind, FaultSpecError
 from reconciler.sim.fleet import SimFleet, UnknownDevice
-from reconciler.sim.http import common_headers, enter_device, error_response, text
+from reconciler.sim.http import common_headers, enter_device, error_response, file_response, text
 from reconciler.sim.model import SimAsa, SimError, Unit
 from reconciler.sim.uploads import Target, receive_upload
 
@@ -129,12 +128,7 @@ async def asa_get_file(request: Request) -> Response:
     if f is None:
         return text(fleet, f"%Error opening {request.path_params['disk']}:/{request.path_params['filename']} "
                     "(No such file or directory)\n", 404)
-
-    def body() -> Iterator[bytes]:
-        yield from f.content.chunks()
-
-    return StreamingResponse(body(), media_type="application/octet-stream",
-                             headers={**common_headers(fleet), "Content-Length": str(f.size)})
+    return file_response(fleet, f)
 
 
 # ---------------------------------------------------------------- control API

@@ -28,39 +28,43 @@ _X_ONLY = re.compile(r"^(ASA55(?:06|08|12|15|16|25|45|55)[HW]?)-X$", re.IGNORECA
 
 
 def run_exec(dev: SimAsa, unit: Unit, line: str, now: float) -> str:
-    line = " ".join(line.split())
-    try:
-        fault = _command_fault(dev, unit, line)
-        if fault is not None:
-            return fault
-        m = re.match(r"^failover exec (mate|standby|active) (.+)$", line)
-        if m:
-            return _failover_exec(dev, unit, m.group(1), m.group(2), now)
-        m = re.match(r"^cluster exec unit (\S+) (.+)$", line)
-        if m:
-            return _cluster_exec(dev, unit, m.group(2), now, only=m.group(1))
-        m = re.match(r"^cluster exec (.+)$", line)
-        if m:
-            return _cluster_exec(dev, unit, m.group(1), now)
-        return _exec(dev, unit, line, now)
-    except SimError as e:
-        return str(e)
+    return _run(dev, unit, line, lambda cmd: _route_exec(dev, unit, cmd, now))
 
 
 def run_config(dev: SimAsa, unit: Unit, line: str, now: float) -> str:
-    line = " ".join(line.split())
+    return _run(dev, unit, line, lambda cmd: _config_on(dev, unit, cmd))
+
+
+def _run(dev: SimAsa, unit: Unit, line: str, body: Callable[[str], str]) -> str:
+    """Normalise the command, apply command-error faults, turn refusals into CLI text."""
+    cmd = " ".join(line.split())
     try:
-        fault = _command_fault(dev, unit, line)
-        if fault is not None:
-            return fault
-        if dev.mode in (Mode.ACTIVE_STANDBY, Mode.ACTIVE_ACTIVE) and not dev.is_active(unit):
-            raise SimError("ERROR: This unit is in standby state; enter configuration commands on "
-                           "the active unit (configuration replication is from active to standby)")
-        if dev.mode is Mode.CLUSTER and not unit.control:
-            raise SimError("ERROR: Configuration commands are allowed on the control node only")
-        return _config(dev, unit, line)
+        fault = _command_fault(dev, unit, cmd)
+        return fault if fault is not None else body(cmd)
     except SimError as e:
         return str(e)
+
+
+def _route_exec(dev: SimAsa, unit: Unit, line: str, now: float) -> str:
+    m = re.match(r"^failover exec (mate|standby|active) (.+)$", line)
+    if m:
+        return _failover_exec(dev, unit, m.group(1), m.group(2), now)
+    m = re.match(r"^cluster exec unit (\S+) (.+)$", line)
+    if m:
+        return _cluster_exec(dev, unit, m.group(2), now, only=m.group(1))
+    m = re.match(r"^cluster exec (.+)$", line)
+    if m:
+        return _cluster_exec(dev, unit, m.group(1), now)
+    return _exec(dev, unit, line, now)
+
+
+def _config_on(dev: SimAsa, unit: Unit, line: str) -> str:
+    if dev.mode in (Mode.ACTIVE_STANDBY, Mode.ACTIVE_ACTIVE) and not dev.is_active(unit):
+        raise SimError("ERROR: This unit is in standby state; enter configuration commands on "
+                       "the active unit (configuration replication is from active to standby)")
+    if dev.mode is Mode.CLUSTER and not unit.control:
+        raise SimError("ERROR: Configuration commands are allowed on the control node only")
+    return _config(dev, unit, line)
 
 
 def _command_fault(dev: SimAsa, unit: Unit, line: str) -> str | None:

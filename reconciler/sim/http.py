@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from reconciler.sim.faults import FaultKind
 from reconciler.sim.fleet import SimFleet, UnknownDevice
-from reconciler.sim.model import SimAgent, SimAsa, SimDevice
+from reconciler.sim.model import SimAgent, SimAsa, SimDevice, SimFile
 
 REALM = 'Basic realm="Adaptive Security Appliance"'
 
@@ -68,3 +69,13 @@ def error_response(fleet: SimFleet, kind: str, status: int, code: str | None, me
         return JSONResponse({"error": {"code": code or f"http-{status}", "message": message}},
                             status_code=status, headers=h)
     return PlainTextResponse(message + "\n", status_code=status, headers=h)
+
+
+def file_response(fleet: SimFleet, f: SimFile) -> StreamingResponse:
+    """Stream a stored file back in chunks."""
+
+    def body() -> Iterator[bytes]:
+        yield from f.content.chunks()
+
+    return StreamingResponse(body(), media_type="application/octet-stream",
+                             headers={**common_headers(fleet), "Content-Length": str(f.size)})

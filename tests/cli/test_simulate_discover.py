@@ -143,3 +143,18 @@ def test_simulate_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit):
         main(["simulate", "--repo", str(PROJECT_ROOT), "--listen", "192.0.2.1:18443"])
     assert "loopback only" in capsys.readouterr().err
+
+
+def test_progress_bar_only_on_a_terminal_outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.cli import discover as d
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setenv("CI", "true")
+    assert not d._show_progress()
+    monkeypatch.delenv("CI")
+    assert d._show_progress()
+    with d._RichProgress(2) as p:
+        p.started("a")
+        p.finished("a", True)
+        p.finished("b", False)
+    assert p._failed == 1

@@ -194,3 +194,23 @@ async def test_bad_paths_never_reach_the_device(fleet):
             with pytest.raises(PermanentDeviceError):
                 await drv.set_boot([bad])
     assert not [e for e in t.entries if e.direction == "send"]
+
+
+async def test_wait_ready_without_a_member_follows_the_reloaded_unit(fleet):
+    """Reloading the active moves the management address; wait_ready(None) still waits for the
+    unit that was reloaded, not for whichever unit answers now."""
+    async with asgi_client(fleet) as c, open_driver(fleet, "fw-pair", c) as drv:
+        await drv.reload()  # the active (primary); the secondary takes over
+        assert (await drv.topology()).local == "secondary"
+        await drv.wait_ready(None, 900)
+        facts = await drv.get_facts()
+    primary = facts.member("primary")
+    assert primary.role is Role.STANDBY and primary.standby_ready
+
+
+async def test_wait_ready_keeps_polling_while_the_whole_pair_is_down(fleet):
+    fleet.apply("fw-pair", "unit-down", unit="secondary")
+    async with asgi_client(fleet) as c, open_driver(fleet, "fw-pair", c) as drv:
+        await drv.reload("primary")  # nothing answers on the management address for a while
+        await drv.wait_ready("primary", 900)
+        assert (await drv.topology()).local == "primary"

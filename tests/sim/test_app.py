@@ -8,20 +8,9 @@ import pytest
 
 from reconciler.images.synthetic import synthetic_chunks
 from reconciler.sim.app import create_app
-from reconciler.sim.clock import ManualClock
-from tests.sim_support import PASSWORD, TOKEN, make_fleet
+from tests.sim_support import PASSWORD, TOKEN
 
 AUTH = ("admin", PASSWORD)
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def fleet(clock):
-    return make_fleet(clock=clock)
 
 
 @pytest.fixture

@@ -4,19 +4,7 @@ import pytest
 
 from reconciler.core.model import Mode
 from reconciler.sim.asa_cli import run_config, run_exec
-from reconciler.sim.clock import ManualClock
 from reconciler.sim.model import SimAsa, UnitState, ha_compatible
-from tests.sim_support import make_fleet
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def fleet(clock):
-    return make_fleet(clock=clock)
 
 
 def sh(dev: SimAsa, cmd: str, unit=None) -> str:
