@@ -15,6 +15,7 @@ import errno
 import hashlib
 import json
 import os
+import random
 import socket
 import ssl
 import time
@@ -57,13 +58,12 @@ class RetryPolicy:
 
 def retrying(policy: RetryPolicy, what: str) -> tenacity.Retrying:
     log = get_logger(image=what)
-    backoff = tenacity.wait_exponential_jitter(initial=policy.initial, max=policy.maximum,
-                                               jitter=policy.initial)
 
     def wait(state: tenacity.RetryCallState) -> float:
+        backoff = policy.initial * 2 ** (state.attempt_number - 1) + random.uniform(0, policy.initial)
         exc = state.outcome.exception() if state.outcome else None
         asked = getattr(exc, "retry_after", None) or 0.0
-        return min(max(backoff(state), asked), policy.maximum)
+        return min(max(backoff, asked), policy.maximum)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -200,7 +200,8 @@ def download_once(client: httpx.Client, url: str, partial: Path, *, size: int, s
                                            hint="the source is not the catalog's file: fix the source "
                                                 "URL or the size/sha256 in desired/images.yaml")
             _save_meta(meta_path, url, sha256, size, resp.headers)
-            chunks = resp.iter_bytes(CHUNK) if encoded else resp.iter_raw(CHUNK)
+            # No chunk_size: httpx would buffer up to it and lose the buffer when the link drops.
+            chunks = resp.iter_bytes() if encoded else resp.iter_raw()
             _write_stream(partial, offset, chunks, hasher, size, shown, progress)
     except ReconcilerError:
         raise
