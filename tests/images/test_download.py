@@ -245,3 +245,25 @@ def test_fetch_skips_download_when_a_complete_partial_exists(repo, image_server)
         '{"url": "%s", "sha256": "%s", "size": %d}' % (url, image.sha256, len(body)))
     assert repo.fetch(image).resumed_from == len(body)
     assert image_server.requests_for("/done.bin") == []
+
+
+def test_https_with_an_untrusted_certificate_is_refused_with_advice(repo, tls_image_server):
+    body = payload("tls", 10_000)
+    image = image_for("asa.bin", body, tls_image_server.add("/asa.bin", body))
+    with pytest.raises(PermanentError) as e:
+        repo.fetch(image)
+    assert "certificate" in str(e.value) and "--ca-bundle" in str(e.value)
+
+
+def test_https_with_a_ca_bundle(repo, tls_image_server, tmp_path):
+    body = payload("tls", 300_000)
+    image = image_for("asa.bin", body, tls_image_server.add("/asa.bin", body, break_after=100_000, breaks=1))
+    with make_client(ca_bundle=tmp_path / "cert.pem") as client:
+        result = repo.fetch(image, client)
+    assert result.resumed_from == 100_000
+    assert repo.path_of("asa.bin").read_bytes() == body
+
+
+def test_a_bad_ca_bundle_is_a_clean_error(tmp_path):
+    with pytest.raises(PermanentError, match="cannot load CA bundle"):
+        make_client(ca_bundle=tmp_path / "missing.pem")
