@@ -204,7 +204,8 @@ class ImageRepository:
             if sha is None:
                 sha = _hash_file(self.root / name)
                 learned[name] = (st, sha)
-            out[name] = ImageStatus.PRESENT if sha == _expected(image) else ImageStatus.CHECKSUM_MISMATCH
+            out[name] = (ImageStatus.PRESENT if sha == (image.sha256 or "").strip().lower()
+                         else ImageStatus.CHECKSUM_MISMATCH)
         if learned:
             try:
                 self._update_index(learned)

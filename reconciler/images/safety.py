@@ -51,7 +51,7 @@ def check_image_name(name: str) -> str:
     hint = "an image name is a plain file name such as asa941-smp-k8.bin"
     if not isinstance(name, str) or not name.strip():
         raise UnsafePathError("image name is empty", hint=hint)
-    if name in (".", "..") or ".." in name.split("/") or name.startswith(("/", "\\")) or _DRIVE.match(name):
+    if name in (".", "..") or name.startswith(("/", "\\")) or _DRIVE.match(name):
         raise UnsafePathError(f"image name {name!r} is a path, not a file name", hint=hint)
     if _BAD_CHARS.search(name):
         raise UnsafePathError(f"image name {name!r} contains a path separator or a character "

@@ -147,16 +147,18 @@ class ImageServer:
     def requests_for(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path == path]
 
+    def running(self) -> Iterator[ImageServer]:
+        self.thread.start()
+        try:
+            yield self
+        finally:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
 
 @pytest.fixture
 def image_server() -> Iterator[ImageServer]:
-    srv = ImageServer()
-    srv.thread.start()
-    try:
-        yield srv
-    finally:
-        srv.httpd.shutdown()
-        srv.httpd.server_close()
+    yield from ImageServer().running()
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -180,13 +182,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def tls_image_server(tmp_path: Path) -> Iterator[ImageServer]:
-    srv = ImageServer(tls=self_signed(tmp_path))
-    srv.thread.start()
-    try:
-        yield srv
-    finally:
-        srv.httpd.shutdown()
-        srv.httpd.server_close()
+    yield from ImageServer(tls=self_signed(tmp_path)).running()
 
 
 @pytest.fixture(autouse=True)
