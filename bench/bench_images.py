@@ -22,6 +22,7 @@ from pathlib import Path
 from reconciler.core.model import Image, ImageType
 from reconciler.images.download import make_client
 from reconciler.images.repository import ImageRepository
+from reconciler.logging import configure_logging
 
 
 def timed(label: str, fn, unit_bytes: int | None = None) -> float:
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=500)
     ap.add_argument("--size-mib", type=int, default=64)
     args = ap.parse_args()
+    configure_logging(fmt="console")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         repo = ImageRepository(root / "repo")
