@@ -267,3 +267,34 @@ def test_https_with_a_ca_bundle(repo, tls_image_server, tmp_path):
 def test_a_bad_ca_bundle_is_a_clean_error(tmp_path):
     with pytest.raises(PermanentError, match="cannot load CA bundle"):
         make_client(ca_bundle=tmp_path / "missing.pem")
+
+
+def test_an_interrupt_mid_transfer_leaves_no_file_that_looks_complete(repo, image_server):
+    body = payload("ctrl-c", SIZE)
+    image = image_for("asa941-smp-k8.bin", body, image_server.add("/c.bin", body))
+
+    def interrupt(done, total):
+        if done > 500_000:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        repo.fetch(image, progress=interrupt)
+    assert repo.files() == []
+    kept = repo.partials()[image.name]
+    assert 500_000 < kept < SIZE
+    assert once(repo).fetch(image).resumed_from == kept
+    assert repo.path_of(image.name).read_bytes() == body
+
+
+def test_retry_after_is_honoured_up_to_the_cap(repo, image_server):
+    body = payload("ra", 1000)
+    image = image_for("ra.bin", body, image_server.add("/ra.bin", body, statuses=[429, 503], retry_after="2"))
+    sleeps = []
+    repo.retry = RetryPolicy(attempts=3, initial=0.01, maximum=5, sleep=sleeps.append)
+    repo.fetch(image)
+    assert sleeps == [2.0, 2.0]
+    image_server.add("/ra.bin", body, statuses=[503], retry_after="3600")
+    repo.remove("ra.bin")
+    sleeps.clear()
+    repo.fetch(image)
+    assert sleeps == [5]
