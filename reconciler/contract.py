@@ -39,6 +39,8 @@ class FindingCode(enum.StrEnum):
     BAD_VERSION = "BAD_VERSION"
     UNSAFE_PATH = "UNSAFE_PATH"
     NO_COMPATIBLE_IMAGE = "NO_COMPATIBLE_IMAGE"
+    AMBIGUOUS_TARGET = "AMBIGUOUS_TARGET"
+    FILE_ERROR = "FILE_ERROR"
     # -- planning errors (block the device) --
     DISK_SPACE = "DISK_SPACE"
     INSTALL_LOCATION_MISSING = "INSTALL_LOCATION_MISSING"
@@ -71,6 +73,7 @@ class FindingCode(enum.StrEnum):
     VPN_SHARED_POLICY = "VPN_SHARED_POLICY"
     HA_UPGRADE_PATH = "HA_UPGRADE_PATH"
     CONFIG_REQUIRED_AFTER = "CONFIG_REQUIRED_AFTER"
+    MODEL_UNKNOWN = "MODEL_UNKNOWN"
     # -- info --
     HA_HOPS = "HA_HOPS"
     CLEANUP = "CLEANUP"
@@ -91,6 +94,8 @@ FINDINGS: dict[FindingCode, CodeInfo] = {
     FindingCode.BAD_VERSION: CodeInfo(_E, "a version string cannot be parsed", "write ASA versions as 9.1(5), 9.2(2)4 or 9.1.5; agent versions as a.b.c.d"),
     FindingCode.UNSAFE_PATH: CodeInfo(_E, "an image name or source escapes the repository or embeds credentials", "use a plain file name and a repository-relative path or a credential-free URL"),
     FindingCode.NO_COMPATIBLE_IMAGE: CodeInfo(_E, "no catalog image of that type and version runs on the device's platform", "add the platform's build of that version to the catalog"),
+    FindingCode.AMBIGUOUS_TARGET: CodeInfo(_E, "a version target matches more than one catalog image for the device's platform", "target the image file name instead, or remove the duplicate build from the catalog"),
+    FindingCode.FILE_ERROR: CodeInfo(_E, "a required file is missing or cannot be read", "check the path and permissions: the repository needs desired/images.yaml, a policy file in desired/ and inventory/devices.yaml"),
     FindingCode.DISK_SPACE: CodeInfo(_E, "not enough free space on a member's install disk", "delete unneeded images on that member (or set cleanup: true) or choose another install_location"),
     FindingCode.INSTALL_LOCATION_MISSING: CodeInfo(_E, "the install disk is absent on a member", "choose an install_location that every member has"),
     FindingCode.PENDING_CONFIG: CodeInfo(_E, "configuration changes are submitted but not deployed", "deploy or discard the pending changes, then plan again"),
@@ -121,6 +126,7 @@ FINDINGS: dict[FindingCode, CodeInfo] = {
     FindingCode.VPN_SHARED_POLICY: CodeInfo(_W, "VPN images are copied; their configuration is not managed here", "configure the remote-access VPN policy for the new images"),
     FindingCode.HA_UPGRADE_PATH: CodeInfo(_W, "the version step is not a zero-downtime path for a pair or cluster", "add the intermediate releases to the catalog or accept an outage"),
     FindingCode.CONFIG_REQUIRED_AFTER: CodeInfo(_W, "the device will need configuration work after the upgrade", "follow the message; the device will be configuration-required"),
+    FindingCode.MODEL_UNKNOWN: CodeInfo(_W, "the device's model is not known yet, so version targets cannot be matched to a platform build", "add model: (or platform: for agents) to the inventory entry, or run `reconciler discover`"),
     FindingCode.HA_HOPS: CodeInfo(_I, "the upgrade goes through intermediate releases", "none; each hop is planned"),
     FindingCode.CLEANUP: CodeInfo(_I, "files are deleted to free space", "review the files listed"),
     FindingCode.WARNING_ACCEPTED: CodeInfo(_I, "a warning was accepted by policy", "none"),
