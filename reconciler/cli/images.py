@@ -19,11 +19,12 @@ from typing import Any
 import click
 
 from reconciler.contract import ExitCode, FindingCode, Severity
+from reconciler.core.catalog import is_asacx
 from reconciler.core.model import DesiredState, Image, ImageStatus
 from reconciler.errors import PermanentError, ReconcilerError
 from reconciler.images.download import Progress, RetryPolicy, make_client
 from reconciler.images.listing import References, SortKey, build_rows, references, select, sort_rows
-from reconciler.images.repository import ImageRepository, TransferResult, VerifyState
+from reconciler.images.repository import ImageRepository, TransferResult, VerifyState, sha256_of
 from reconciler.paths import image_repo_dir
 from reconciler.secrets import redact
 
@@ -67,11 +68,11 @@ def _open(repo: Path, images_dir: Path | None, fmt: str, retry: RetryPolicy | No
 
     desired, findings = load_desired(DirectorySource(repo))
     errors = [f for f in findings if f.severity is Severity.ERROR]
-    if desired is None:
-        for f in errors:
+    if not desired.images and errors:
+        for f in errors[:10]:
             click.echo(redact(f.line()), err=True)
-        raise PermanentError(f"cannot read the desired state in {repo}", code=FindingCode.SCHEMA.value,
-                             hint="run `reconciler validate` and fix the errors shown")
+        raise PermanentError(f"no usable image catalog in {repo}", code=errors[0].code.value,
+                             hint="run `reconciler validate` and fix the errors shown (or pass --repo)")
     if errors:
         click.echo(f"warning: the desired state has {len(errors)} error(s); the image commands use the "
                    "catalog as loaded:", err=True)
@@ -249,7 +250,12 @@ def list_cmd(repo: Path, images_dir: Path | None, fmt: str, sort_key: str, rever
         if wide:
             cells += [redact(r.image.source or "-"), r.image.sha256]
         table.add_row(*cells)
-    console.print(table)
+    if tty:
+        console.print(table)
+    else:
+        with console.capture() as captured:
+            console.print(table)
+        click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
     present = sum(r.status is ImageStatus.PRESENT for r in rows)
     click.echo(f"{len(rows)} image(s), {present} in the repository {ctx.repository.root}")
     if unmanaged:
@@ -309,7 +315,7 @@ def _import_plan(ctx: Ctx, paths: Iterable[Path], as_name: str | None,
         if image is None and not as_name and path.is_file():
             image, note = _match(catalog, path)
         if image is None:
-            code = (FindingCode.UNSUPPORTED_IMAGE if name.lower().startswith("asacx")
+            code = (FindingCode.UNSUPPORTED_IMAGE if is_asacx(name)
                     else FindingCode.UNKNOWN_IMAGE)
             msg = ("ASA-CX images are not managed" if code is FindingCode.UNSUPPORTED_IMAGE
                    else f"{path} is not an image of the catalog (no entry named {name}, none with its checksum)")
@@ -330,10 +336,10 @@ def _match(catalog: Mapping[str, Image], path: Path) -> tuple[Image | None, str 
     candidates = [i for i in catalog.values() if i.size == size]
     if not candidates:
         return None, None
-    import hashlib
-
-    with open(path, "rb") as fh:
-        sha = hashlib.file_digest(fh, "sha256").hexdigest()
+    try:
+        sha = sha256_of(path)
+    except OSError:
+        return None, None
     for image in candidates:
         if image.sha256.lower() == sha:
             return image, f"{path.name} matched by checksum"
@@ -389,29 +395,17 @@ def fetch_cmd(repo: Path, images_dir: Path | None, fmt: str, names: tuple[str, .
     _report(fmt, "fetch", outcomes)
 
 
-def _basic_auth(ref: str) -> tuple[str, str]:
-    value = _resolve_reference(ref)
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise PermanentError(f"credentials from {ref} are not in the form user:password",
-                             hint="store `user:password` in the variable or file")
-    return user, password
+def _basic_auth(text: str) -> tuple[str, str]:
+    from reconciler.loader import parse_credential_ref, resolve_credential
 
-
-def _resolve_reference(ref: str) -> str:
-    scheme, _, target = ref.partition(":")
-    if scheme == "env" and target:
-        value = os.environ.get(target)
-        if value is None:
-            raise PermanentError(f"environment variable {target} is not set", hint=f"export {target}=user:password")
-    elif scheme == "file" and target:
-        try:
-            value = Path(target).expanduser().read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise PermanentError(f"cannot read {target}: {e.strerror}") from None
-    else:
+    ref = parse_credential_ref(text)
+    if ref is None:
         raise click.BadParameter("write env:NAME or file:PATH", param_hint="--source-credentials")
-    return value
+    user, sep, password = resolve_credential(ref).partition(":")
+    if not sep or not user or not password:
+        raise PermanentError(f"the credentials in {ref} are not in the form user:password",
+                             code="CREDENTIALS", hint="store `user:password` in the variable or file")
+    return user, password
 
 
 @command.command("verify")

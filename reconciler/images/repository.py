@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 import httpx
 
 from reconciler.contract import FindingCode
+from reconciler.core.catalog import is_asacx
 from reconciler.core.model import Image, ImageStatus
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.images.download import (CHUNK, ChecksumMismatch, Progress, RetryPolicy,
@@ -202,7 +203,7 @@ class ImageRepository:
                 continue
             sha = index.lookup(name, st)
             if sha is None:
-                sha = _hash_file(self.root / name)
+                sha = sha256_of(self.root / name)
                 learned[name] = (st, sha)
             out[name] = (ImageStatus.PRESENT if sha == (image.sha256 or "").strip().lower()
                          else ImageStatus.CHECKSUM_MISMATCH)
@@ -234,7 +235,7 @@ class ImageRepository:
                 results.append(VerifyResult(name, VerifyState.MISSING,
                                             expected=_expected(image) if image else None))
                 continue
-            sha = _hash_file(self.root / name)
+            sha = sha256_of(self.root / name)
             learned[name] = (st, sha)
             if image is None:
                 state = VerifyState.NOT_IN_CATALOG
@@ -266,11 +267,7 @@ class ImageRepository:
         relative path is copied from `source_dir`.
         """
         _check_image(image)
-        if not image.source:
-            raise PermanentError(f"image {image.name} has no source: in the catalog",
-                                 hint="add source: (URL or path) to desired/images.yaml, "
-                                      "or import the file with `reconciler images import PATH`")
-        source = parse_source(image.source, image=image.name)
+        source = _source_of(image)
         with self._image_lock(image.name):
             existing = self._existing(image)
             if existing is not None:
@@ -352,7 +349,7 @@ class ImageRepository:
         existing = self._existing(image)
         if existing is not None:
             # Same name, same checksum: skip, but only if the offered file really is that image.
-            sha = _hash_file(src)
+            sha = sha256_of(src)
             if sha != existing.sha256:
                 raise _mismatch(image, sha, shown)
             return existing
@@ -418,7 +415,7 @@ class ImageRepository:
         index = ChecksumIndex.load(self.root)
         sha = index.lookup(image.name, st)
         if sha is None:
-            sha = _hash_file(self.root / image.name)
+            sha = sha256_of(self.root / image.name)
             self._update_index({image.name: (st, sha)})
         if sha == _expected(image) and st.st_size == image.size:
             return TransferResult(image.name, Outcome.SKIPPED, st.st_size, sha, "repository")
@@ -483,11 +480,27 @@ class ImageRepository:
 
 
 def _check_image(image: Image) -> None:
-    check_image_name(image.name)
-    if image.name.lower().startswith("asacx"):
+    try:
+        check_image_name(image.name)
+    except UnsafePathError as e:
+        e.location = e.location or image.loc
+        raise
+    if is_asacx(image.name):
         raise UnsupportedImage(f"{image.name} is an ASA-CX image; ASA-CX images are not managed",
-                               hint="remove ASA-CX images from the catalog")
+                               hint="remove ASA-CX images from the catalog", location=image.loc)
     _expected(image)
+
+
+def _source_of(image: Image) -> Source:
+    if not image.source:
+        raise PermanentError(f"image {image.name} has no source: in the catalog", location=image.loc,
+                             hint="add source: (URL or path) to desired/images.yaml, "
+                                  "or import the file with `reconciler images import PATH`")
+    try:
+        return parse_source(image.source, image=image.name)
+    except UnsafePathError as e:
+        e.location = e.location or image.loc
+        raise
 
 
 def _expected(image: Image) -> str:
@@ -506,7 +519,7 @@ def _mismatch(image: Image, got: str, shown: str) -> ChecksumMismatch:
                                  "sha256 in desired/images.yaml")
 
 
-def _hash_file(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 

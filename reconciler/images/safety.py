@@ -1,7 +1,8 @@
 """Refuse image names and sources that could escape the repository or leak credentials.
 
-Pure checks, no I/O: the loader can run them while validating the catalog and the repository runs
-them again before touching the file system, so a hand-built `Image` cannot bypass them either.
+The rules themselves live in `reconciler.core.catalog` (pure; `validate` reports them as findings);
+this module raises them as UNSAFE_PATH errors where files are touched, so a hand-built `Image`
+cannot bypass them, and classifies a source for `ImageRepository.fetch`.
 A catalog `source:` is one of
   - an http(s) URL without user:password@ (credentials are references, never part of a URL);
   - `synthetic:NAME` — a deterministic stand-in file (reconciler/images/synthetic.py);
@@ -17,12 +18,10 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from reconciler.contract import FindingCode
+from reconciler.core.catalog import unsafe_image_name, unsafe_source
 from reconciler.errors import PermanentError
 
 MAX_NAME = 255
-# Control characters and the characters Windows and device file systems (disk0:) reject.
-_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
-_DRIVE = re.compile(r"^[A-Za-z]:")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 
@@ -47,22 +46,21 @@ class Source:
 
 
 def check_image_name(name: str) -> str:
-    """Return `name` if it is a plain file name that is safe on the host and on the device."""
+    """Return `name` if it is a plain file name that is safe on the host and on the device.
+
+    The rule is `reconciler.core.catalog.unsafe_image_name` (what `validate` reports), plus the
+    limits of real file systems that only matter once a file is written.
+    """
     hint = "an image name is a plain file name such as asa941-smp-k8.bin"
     if not isinstance(name, str) or not name.strip():
         raise UnsafePathError("image name is empty", hint=hint)
-    if name in (".", "..") or name.startswith(("/", "\\")) or _DRIVE.match(name):
-        raise UnsafePathError(f"image name {name!r} is a path, not a file name", hint=hint)
-    if _BAD_CHARS.search(name):
-        raise UnsafePathError(f"image name {name!r} contains a path separator or a character "
-                              "that file systems reject", hint=hint)
-    if name.startswith("."):
-        # The repository keeps its own bookkeeping in dot-files; a hidden image would collide.
-        raise UnsafePathError(f"image name {name!r} starts with a dot", hint=hint)
-    if name != name.strip():
-        raise UnsafePathError(f"image name {name!r} has leading or trailing blanks", hint=hint)
-    if len(name.encode()) > MAX_NAME:
-        raise UnsafePathError(f"image name {name[:40]!r}... is longer than {MAX_NAME} bytes", hint=hint)
+    why = unsafe_image_name(name)
+    if why is None and name != name.strip():
+        why = f"image name {name!r} has leading or trailing blanks"
+    if why is None and len(name.encode()) > MAX_NAME:
+        why = f"image name {name[:40]!r}... is longer than {MAX_NAME} bytes"
+    if why:
+        raise UnsafePathError(why, hint=hint)
     return name
 
 
@@ -72,59 +70,46 @@ def display_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<invalid URL>"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]
     return f"{parts.scheme}://{host}{parts.path}" + ("?…" if parts.query else "")
 
 
 def parse_source(source: str, *, image: str | None = None) -> Source:
-    """Classify and check a catalog `source:` value; raise UnsafePathError when it is unsafe."""
-    what = f"source of image {image}" if image else "image source"
-    text = (source or "").strip()
-    if not text:
-        raise UnsafePathError(f"{what} is empty", hint="give an http(s) URL, a relative path or synthetic:NAME")
-    if _DRIVE.match(text) or text.startswith(("/", "\\", "~")):
-        raise UnsafePathError(f"{what} {text!r} is an absolute path",
-                              hint="write the path relative to the image source directory (--source-dir)")
+    """Classify and check a catalog `source:` value; raise UnsafePathError when it is unsafe.
+
+    The rule is `reconciler.core.catalog.unsafe_source` (what `validate` reports), plus what only
+    matters when the source is used: an empty value, a bad port, blanks inside a URL.
+    """
+    what = f"image {image}: " if image else ""
+    text = source if isinstance(source, str) else ""
+    why = unsafe_source(text) if text.strip() else "source is empty"
+    if why:
+        raise UnsafePathError(what + why, hint=_hint(why))
     m = _SCHEME.match(text)
-    if m:
-        scheme = m.group(1).lower()
-        if scheme == "synthetic":
-            return Source(SourceKind.SYNTHETIC, check_image_name(text[len("synthetic:"):]))
-        if scheme in ("http", "https"):
-            return Source(SourceKind.HTTP, _check_url(text, what))
-        raise UnsafePathError(f"{what} uses the unsupported scheme {scheme!r}",
-                              hint="use http(s)://, synthetic:NAME or a path relative to the image source directory")
-    return Source(SourceKind.PATH, _check_relative(text, what))
+    scheme = m.group(1).lower() if m else ""
+    if scheme == "synthetic":
+        return Source(SourceKind.SYNTHETIC, check_image_name(text[len("synthetic:"):]))
+    if scheme in ("http", "https"):
+        return Source(SourceKind.HTTP, _check_url(text, what))
+    parts = [p for p in PurePosixPath(text.replace("\\", "/")).parts if p != "."]
+    if not parts:
+        raise UnsafePathError(f"{what}source {text!r} does not name a file", hint=_hint(""))
+    return Source(SourceKind.PATH, "/".join(parts))
+
+
+def _hint(why: str) -> str:
+    if "credentials" in why:
+        return ("remove user:password@ from the URL; pass credentials as a reference "
+                "(reconciler images fetch --source-credentials env:NAME)")
+    return "use an http(s) URL, synthetic:NAME or a path relative to the image source directory (--source-dir)"
 
 
 def _check_url(url: str, what: str) -> str:
     try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises ValueError on a bad port
+        urlsplit(url).port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as e:
-        raise UnsafePathError(f"{what} is not a valid URL ({e})") from None
-    if not parts.hostname:
-        raise UnsafePathError(f"{what} {display_url(url)!r} has no host name")
-    if "@" in parts.netloc:
-        # Never echo the URL: the user part is the secret.
-        raise UnsafePathError(f"{what} embeds credentials in the URL ({parts.scheme}://***@{parts.hostname}...)",
-                              hint="remove user:password@ from the URL; credentials are passed as references "
-                                   "(--source-credentials env:NAME)")
-    if any(c in url for c in "\r\n\t ") or re.search(r"[\x00-\x1f\x7f]", url):
-        raise UnsafePathError(f"{what} contains blanks or control characters")
+        raise UnsafePathError(f"{what}source {display_url(url)!r} is not a valid URL ({e})") from None
+    if any(c.isspace() for c in url):
+        raise UnsafePathError(f"{what}source URL {display_url(url)!r} contains blanks",
+                              hint="percent-encode blanks as %20")
     return url
-
-
-def _check_relative(path: str, what: str) -> str:
-    if re.search(r"[\x00-\x1f\x7f]", path):
-        raise UnsafePathError(f"{what} contains control characters")
-    posix = path.replace("\\", "/")
-    parts = PurePosixPath(posix).parts
-    if any(p == ".." for p in parts):
-        raise UnsafePathError(f"{what} {path!r} climbs out of the image source directory with '..'",
-                              hint="keep image sources below the image source directory")
-    if not parts or parts[-1] in (".",):
-        raise UnsafePathError(f"{what} {path!r} does not name a file")
-    return "/".join(p for p in parts if p != ".")

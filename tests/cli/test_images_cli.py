@@ -30,9 +30,9 @@ def repo(tmp_path, monkeypatch):
 
 @pytest.fixture
 def run(repo, capsys):
-    def run(*args, expect=0):
+    def run(*args, expect=0, root=None):
         try:
-            main(["images", *args, "--repo", str(repo)])
+            main(["images", *args, "--repo", str(root or repo)])
             code = 0
         except SystemExit as e:
             code = e.code
@@ -238,7 +238,20 @@ def test_unmanaged_files_are_listed(run, repo):
     assert data["unmanaged"] == [{"name": "old-asa.bin", "size": 3}]
 
 
-def test_unsafe_source_is_a_clean_error(run, repo):
-    add_images(repo, extra("evil.jar", b"x" * 10, "../../etc/passwd"))
-    _, err = run("fetch", "evil.jar", expect=1)
-    assert "UNSAFE_PATH" in err
+def test_unsafe_catalog_entries_are_clean_errors_at_their_line(run, make_repo):
+    root = make_repo("scenarios/unsafe-paths")
+    _, err = run("fetch", "asdm-711.bin", "asdm-712.bin", "asdm-713.bin", "../../etc/passwd",
+                 expect=1, root=root)
+    assert "warning: the desired state has" in err  # validation findings are shown first
+    for name in ("asdm-711.bin", "asdm-712.bin", "asdm-713.bin", "../../etc/passwd"):
+        line = next(x for x in err.splitlines() if x.startswith(f"error    {name}:"))
+        assert "desired/images-unsafe.yaml:" in line and "UNSAFE_PATH" in line
+    assert "Pa55word" not in err and "admin" not in err
+    assert not (root / ".reconciler" / "images").exists() or not any(
+        (root / ".reconciler" / "images").glob("asdm*"))
+
+
+def test_a_directory_without_a_catalog_is_a_clean_error(run, tmp_path):
+    _, err = run("list", expect=1, root=tmp_path)
+    assert err.startswith("desired/") or "FILE_ERROR" in err
+    assert "no usable image catalog" in err

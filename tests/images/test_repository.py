@@ -148,7 +148,7 @@ def test_status_uses_the_index_instead_of_rehashing(repo, asa, monkeypatch):
     def no_hashing(path):
         raise AssertionError(f"status re-hashed {path}")
 
-    monkeypatch.setattr(mod, "_hash_file", no_hashing)
+    monkeypatch.setattr(mod, "sha256_of", no_hashing)
     for _ in range(3):
         assert repo.status({image.name: image}) == {image.name: ImageStatus.PRESENT}
 
@@ -159,8 +159,8 @@ def test_status_hashes_files_copied_in_by_hand_once(repo, asa, monkeypatch):
     (repo.root / image.name).write_bytes(src.read_bytes())  # an operator copied it in
     import reconciler.images.repository as mod
     calls = []
-    real = mod._hash_file
-    monkeypatch.setattr(mod, "_hash_file", lambda p: calls.append(p) or real(p))
+    real = mod.sha256_of
+    monkeypatch.setattr(mod, "sha256_of", lambda p: calls.append(p) or real(p))
     assert repo.status({image.name: image}) == {image.name: ImageStatus.PRESENT}
     assert repo.status({image.name: image}) == {image.name: ImageStatus.PRESENT}
     assert len(calls) == 1
