@@ -352,6 +352,8 @@ def _match(catalog: Mapping[str, Image], path: Path) -> tuple[Image | None, str 
 @click.option("--referenced", is_flag=True, help="Only images some device or bundle uses.")
 @click.option("--proxy", metavar="URL", help="HTTP(S) proxy for all downloads [default: HTTPS_PROXY/"
                                             "HTTP_PROXY/ALL_PROXY; NO_PROXY is honoured].")
+@click.option("--proxy-credentials", metavar="REF",
+              help="Proxy login as env:NAME or file:PATH holding user:password (kept off the command line).")
 @click.option("--ca-bundle", type=click.Path(dir_okay=False, path_type=Path),
               help="PEM CA certificates for https sources (default: system store / SSL_CERT_FILE).")
 @click.option("--source-credentials", metavar="REF",
@@ -363,7 +365,8 @@ def _match(catalog: Mapping[str, Image], path: Path) -> tuple[Image | None, str 
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
               help="Network timeout in seconds (connect, and between received bytes).")
 def fetch_cmd(repo: Path, images_dir: Path | None, fmt: str, names: tuple[str, ...], referenced: bool,
-              proxy: str | None, ca_bundle: Path | None, source_credentials: str | None,
+              proxy: str | None, proxy_credentials: str | None, ca_bundle: Path | None,
+              source_credentials: str | None,
               source_dir: Path | None, retries: int, timeout: float) -> None:
     """Download catalog images from their `source:` into the repository (default: every image
     not yet present). Interrupted downloads resume where they stopped."""
@@ -385,8 +388,10 @@ def fetch_cmd(repo: Path, images_dir: Path | None, fmt: str, names: tuple[str, .
         used = {n for n, r in ctx.resolved_refs().items() if r.used}
         wanted = [i for i in wanted if i.name in used]
     base = source_dir or Path(os.environ.get("RECONCILER_IMAGE_SOURCES", repo))
-    auth = _basic_auth(source_credentials) if source_credentials else None
-    with make_client(proxy=proxy, ca_bundle=ca_bundle, auth=auth, timeout=timeout) as client, \
+    auth = _basic_auth(source_credentials, "--source-credentials") if source_credentials else None
+    proxy_auth = _basic_auth(proxy_credentials, "--proxy-credentials") if proxy_credentials else None
+    with make_client(proxy=proxy, proxy_auth=proxy_auth, ca_bundle=ca_bundle, auth=auth,
+                     timeout=timeout) as client, \
             _progress(fmt == "text" and sys.stderr.isatty()) as bar:
         for image in wanted:
             progress = bar(image.name) if bar else None
@@ -395,12 +400,12 @@ def fetch_cmd(repo: Path, images_dir: Path | None, fmt: str, names: tuple[str, .
     _report(fmt, "fetch", outcomes)
 
 
-def _basic_auth(text: str) -> tuple[str, str]:
+def _basic_auth(text: str, option: str) -> tuple[str, str]:
     from reconciler.loader import parse_credential_ref, resolve_credential
 
     ref = parse_credential_ref(text)
     if ref is None:
-        raise click.BadParameter("write env:NAME or file:PATH", param_hint="--source-credentials")
+        raise click.BadParameter("write env:NAME or file:PATH", param_hint=option)
     user, sep, password = resolve_credential(ref).partition(":")
     if not sep or not user or not password:
         raise PermanentError(f"the credentials in {ref} are not in the form user:password",

@@ -60,9 +60,9 @@ def retrying(policy: RetryPolicy, what: str) -> tenacity.Retrying:
     log = get_logger(image=what)
 
     def wait(state: tenacity.RetryCallState) -> float:
-        backoff = policy.initial * 2 ** (state.attempt_number - 1) + random.uniform(0, policy.initial)
+        backoff = policy.initial * 2.0 ** (state.attempt_number - 1) + random.uniform(0, policy.initial)
         exc = state.outcome.exception() if state.outcome else None
-        asked = getattr(exc, "retry_after", None) or 0.0
+        asked = float(getattr(exc, "retry_after", None) or 0.0)
         return min(max(backoff, asked), policy.maximum)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -77,14 +77,16 @@ def retrying(policy: RetryPolicy, what: str) -> tenacity.Retrying:
         wait=wait, sleep=policy.sleep, before_sleep=before_sleep, reraise=True)
 
 
-def make_client(*, proxy: str | None = None, ca_bundle: Path | None = None,
-                auth: tuple[str, str] | None = None, timeout: float = 60.0,
-                transport: httpx.BaseTransport | None = None) -> httpx.Client:
+def make_client(*, proxy: str | None = None, proxy_auth: tuple[str, str] | None = None,
+                ca_bundle: Path | None = None, auth: tuple[str, str] | None = None,
+                timeout: float = 60.0, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """An httpx client for image sources.
 
     `trust_env=True` honours HTTP(S)_PROXY, ALL_PROXY, NO_PROXY and SSL_CERT_FILE. An explicit
-    `proxy` wins over the environment's proxy but NO_PROXY still exempts hosts from it, the way curl
-    behaves. Proxy passwords (in the URL or the environment) are registered for redaction.
+    `proxy` wins over the environment's proxies but NO_PROXY still exempts hosts from it, the way
+    curl behaves. `proxy_auth` (user, password) logs in to the proxy (the explicit one, else the
+    environment's); passwords, in URLs or not, are registered for redaction. `auth` is sent to the
+    image server (httpx drops it on redirects to another host).
     """
     verify: ssl.SSLContext | bool = True
     if ca_bundle is not None:
@@ -93,17 +95,27 @@ def make_client(*, proxy: str | None = None, ca_bundle: Path | None = None,
         except (OSError, ssl.SSLError) as e:
             raise PermanentError(f"cannot load CA bundle {ca_bundle}: {e}",
                                  hint="give a PEM file with the CA certificates of the image server") from None
-    for url in [proxy, *urllib.request.getproxies().values()]:
+    env_proxies = urllib.request.getproxies()
+    for url in [proxy, *env_proxies.values()]:
         _register_url_password(url)
-    if auth is not None:
-        register_secret(auth[1])
+    for pair in (auth, proxy_auth):
+        if pair is not None:
+            register_secret(pair[1])
+    if proxy_auth is not None and proxy is None:
+        proxy = env_proxies.get("https") or env_proxies.get("all") or env_proxies.get("http")
+        if proxy is None:
+            raise PermanentError("proxy credentials were given but no proxy is set",
+                                 hint="pass --proxy URL or set HTTPS_PROXY")
     mounts: dict[str, httpx.BaseTransport | None] | None = None
     if proxy is not None:
         try:
-            httpx.URL(proxy)
-        except httpx.InvalidURL as e:
+            chosen = httpx.Proxy(proxy if "://" in proxy else f"http://{proxy}", auth=proxy_auth)
+        except (httpx.InvalidURL, ValueError) as e:
             raise PermanentError(f"invalid proxy URL: {e}", hint="write it as http://host:port") from None
-        mounts = {"all://": httpx.HTTPTransport(proxy=proxy, verify=verify, trust_env=True)}
+        via = httpx.HTTPTransport(proxy=chosen, verify=verify, trust_env=True)
+        # The same keys as the environment's proxy mounts, so these replace them rather than
+        # losing to the more specific "http://" / "https://" patterns.
+        mounts = {"http://": via, "https://": via, "all://": via}
         mounts.update({pattern: None for pattern in _no_proxy_patterns()})
     return httpx.Client(
         trust_env=True, verify=verify, auth=auth, mounts=mounts, transport=transport,

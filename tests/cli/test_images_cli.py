@@ -128,10 +128,14 @@ def test_fetch_through_an_explicit_proxy_with_credentials(run, repo, image_serve
     image_server.add("/p.jar", body)
     add_images(repo, extra("p.jar", body, "http://images.example.invalid/p.jar"))
     monkeypatch.setenv("IMG_CRED", "svc:very-secret-pw")
-    out, _ = run("fetch", "p.jar", "--proxy", image_server.base, "--source-credentials", "env:IMG_CRED")
+    monkeypatch.setenv("PROXY_CRED", "proxyuser:proxy-secret-pw")
+    out, err = run("fetch", "p.jar", "--proxy", image_server.base, "--source-credentials", "env:IMG_CRED",
+                   "--proxy-credentials", "env:PROXY_CRED")
     assert "added    p.jar" in out
     [req] = image_server.requests_for("/p.jar")
     assert req.absolute and req.headers["authorization"].startswith("Basic ")
+    assert req.headers["proxy-authorization"].startswith("Basic ")
+    assert "very-secret-pw" not in out + err and "proxy-secret-pw" not in out + err
     monkeypatch.delenv("IMG_CRED")
     _, err = run("fetch", "p.jar", "--source-credentials", "env:IMG_CRED", expect=1)
     assert "IMG_CRED is not set" in err

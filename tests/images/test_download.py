@@ -217,12 +217,26 @@ def test_explicit_proxy_and_no_proxy(repo, image_server, monkeypatch):
     with make_client(proxy=image_server.base) as client:
         assert repo.fetch(image, client).outcome is Outcome.ADDED
     assert image_server.requests_for("/plugin.jar")[0].absolute
+    # The explicit proxy wins over the environment's, with proxy credentials from a reference.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    with make_client(proxy=image_server.base, proxy_auth=("proxyuser", "proxy-secret-77")) as client:
+        repo.remove(image.name)
+        assert repo.fetch(image, client).outcome is Outcome.ADDED
+    via = image_server.requests_for("/plugin.jar")[1]
+    assert via.absolute and via.headers["proxy-authorization"].startswith("Basic ")
+    assert redact("proxy-secret-77") == "***"
+    monkeypatch.delenv("HTTP_PROXY")
     # NO_PROXY exempts the image server even from an explicit (here: dead) proxy.
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     direct = image_for("csd.pkg", body, image_server.base + "/plugin.jar")
     with make_client(proxy="http://127.0.0.1:9") as client:
         assert repo.fetch(direct, client).outcome is Outcome.ADDED
-    assert not image_server.requests_for("/plugin.jar")[1].absolute
+    assert not image_server.requests_for("/plugin.jar")[2].absolute
+
+
+def test_proxy_credentials_need_a_proxy():
+    with pytest.raises(PermanentError, match="no proxy is set"):
+        make_client(proxy_auth=("u", "secret-pw"))
 
 
 def test_source_credentials_are_sent_and_registered_for_redaction(repo, image_server):
