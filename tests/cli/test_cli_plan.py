@@ -14,10 +14,8 @@ import yaml
 from reconciler.cli import main
 from reconciler.core.model import DeviceState
 from reconciler.core.observed import snapshot_from_dict, snapshot_to_dict
+from reconciler.images.repository import ImageRepository
 from reconciler.loader import DirectorySource, load_desired
-
-# transitional: the image repository lands on main with branch images
-ImageRepository = pytest.importorskip("reconciler.images.repository").ImageRepository
 
 ROOT = Path(__file__).parents[2]
 SNAPSHOT = ROOT / "tests" / "fixtures" / "plan" / "example-fleet.snapshot.yaml"
