@@ -45,8 +45,14 @@ def _discover(root: Path, desired: DesiredState, only: set[str] | None) -> Snaps
         raise ConfigError("discovery is not available in this installation",
                           hint="discover elsewhere with `reconciler discover --out snapshot.json` "
                                "and pass --inventory snapshot.json") from e
+    from reconciler.core.model import CredentialRef
+    from reconciler.loader.credentials import resolve_credential
+
+    def resolver(ref: CredentialRef) -> str:
+        return resolve_credential(ref, base_dir=root)
+
     devices = [d for n, d in sorted(desired.inventory.items()) if only is None or n in only]
-    return asyncio.run(discover(devices, options=DiscoveryOptions(root=root)))
+    return asyncio.run(discover(devices, options=DiscoveryOptions(root=root), resolver=resolver))
 
 
 def _image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageStatus]:
@@ -109,7 +115,7 @@ def render(plan: Plan, fmt: str, *, steps: bool) -> str | None:
 
 
 @click.command("plan")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("--repo", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
               show_default=True, help="The desired-state repository (desired/, inventory/).")
 @click.option("--inventory", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Observed snapshot (JSON or YAML) from `reconciler discover --out`.")

@@ -16,6 +16,7 @@ from reconciler.core.model import DeviceState
 from reconciler.core.observed import snapshot_from_dict, snapshot_to_dict
 from reconciler.images.repository import ImageRepository
 from reconciler.loader import DirectorySource, load_desired
+from tests.cli.test_simulate_discover import simulator  # noqa: F401 - a simulator process fixture
 
 ROOT = Path(__file__).parents[2]
 SNAPSHOT = ROOT / "tests" / "fixtures" / "plan" / "example-fleet.snapshot.yaml"
@@ -47,7 +48,7 @@ def fleet(tmp_path: Path, images: Path) -> Path:
 def run(root: Path, images: Path, *args: str, capsys: pytest.CaptureFixture[str]
         ) -> tuple[int, str, str]:
     try:
-        main(["plan", "--root", str(root), "--images", str(images), *args])
+        main(["plan", "--repo", str(root), "--images", str(images), *args])
         code = 0
     except SystemExit as e:  # main() exits only for a non-zero status
         code = int(e.code or 0)
@@ -166,3 +167,23 @@ def test_bad_invocations_are_one_clear_line_and_exit_1(
     code, out, err = run(fleet, images, "--detailed-exitcode", *args, capsys=capsys)
     assert code == 1 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_plan_discovers_the_simulated_example_fleet(
+        simulator: tuple[Path, dict[str, str]], images: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo, creds = simulator
+    for k, v in creds.items():
+        monkeypatch.setenv(k, v)
+    code, out, _ = run(repo, images, "--discover", "--format", "json", "--out",
+                       str(repo / "plan.json"), capsys=capsys)
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    by_name = {d["device"]: d for d in doc["devices"]}
+    codes = {n: {f["code"] for f in d["findings"]} for n, d in by_name.items()}
+    assert not [n for n, c in codes.items() if c & {"DEVICE_UNREACHABLE", "NOT_OBSERVED"}]
+    assert "ACTIVE_ACTIVE" in codes["fw-aa-pair"]  # the twin splits the failover groups
+    assert "DISK_SPACE" in codes["fw-branch-03"]  # a capture file fills its disk0
+    assert by_name["fw-dc-pair"]["changes"][0]["hops"] == ["asa923-smp-k8.bin",
+                                                           "asa933-smp-k8.bin"]
+    assert code == 1 and (repo / "plan.json").exists()
