@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "core" / "plan"))
 
-from builders import all_present, desired, resolved, snapshot  # noqa: E402
+from builders import all_present, desired, pair_yaml, resolved, snapshot  # noqa: E402
 
 from reconciler.contract import ExitCode  # noqa: E402
 from reconciler.core.plan import plan_fleet  # noqa: E402
@@ -19,20 +19,7 @@ from reconciler.core.plan.fingerprint import check_fresh, saved_plan, staleness 
 from reconciler.errors import ConfigError, StalePlanError  # noqa: E402
 from reconciler.loader.plan import load_plan, save_plan  # noqa: E402
 
-FLEET = """
-taken_at: "2024-05-01T00:00:00Z"
-devices:
-  - name: fw1
-    model: ASA5585-SSP-20
-    platform: asa5585
-    mode: active-standby
-    running: {asa: "9.3(3)"}
-    members:
-      - {name: a, role: active, ram_mb: 16384, running: {asa: "9.3(3)"},
-         disks: [{name: disk0, size: 8000000000, free: 100000000}]}
-      - {name: b, role: standby, standby_ready: true, ram_mb: 16384, running: {asa: "9.3(3)"},
-         disks: [{name: disk0, size: 8000000000, free: 100000000}]}
-"""
+FLEET = 'taken_at: "2024-05-01T00:00:00Z"\ndevices:' + pair_yaml("fw1", "9.3(3)") + "\n"
 
 
 @pytest.fixture

@@ -58,3 +58,18 @@ def snapshot(text: str) -> Snapshot:
 
 def all_present() -> dict[str, ImageStatus]:
     return {n: ImageStatus.PRESENT for n in CATALOG}
+
+
+def pair_yaml(name: str = "fw1", version: str = "9.3(3)") -> str:
+    """A 5585 active/standby pair as a snapshot device (YAML list item)."""
+    return f"""
+  - name: {name}
+    model: ASA5585-SSP-20
+    platform: asa5585
+    mode: active-standby
+    running: {{asa: "{version}"}}
+    members:
+      - {{name: a, role: active, ram_mb: 16384, running: {{asa: "{version}"}},
+         disks: [{{name: disk0, size: 8000000000, free: 100000000}}]}}
+      - {{name: b, role: standby, standby_ready: true, ram_mb: 16384, running: {{asa: "{version}"}},
+         disks: [{{name: disk0, size: 8000000000, free: 100000000}}]}}"""

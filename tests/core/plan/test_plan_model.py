@@ -2,24 +2,14 @@ import json
 from dataclasses import replace
 
 import pytest
-from builders import all_present, desired, resolved, snapshot
+from builders import all_present, desired, pair_yaml, resolved, snapshot
 
 from reconciler.core.plan import Plan, plan_fleet
 from reconciler.core.plan.fingerprint import observed_digest
 
 FLEET = """
 taken_at: "2024-05-01T00:00:00Z"
-devices:
-  - name: fw1
-    model: ASA5585-SSP-20
-    platform: asa5585
-    mode: active-standby
-    running: {asa: "9.2(3)"}
-    members:
-      - {name: a, role: active, ram_mb: 16384, running: {asa: "9.2(3)"},
-         disks: [{name: disk0, size: 8000000000, free: 100000000}]}
-      - {name: b, role: standby, standby_ready: true, ram_mb: 16384, running: {asa: "9.2(3)"},
-         disks: [{name: disk0, size: 8000000000, free: 100000000}]}
+devices:""" + pair_yaml("fw1", "9.2(3)") + """
   - name: fw2
     model: ASA5585-SSP-20
     platform: asa5585
