@@ -9,87 +9,17 @@ image...) is not planned at all: a plan from half a policy would be wrong, not p
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
-from reconciler.contract import ExitCode, FindingCode, Severity
+from reconciler.contract import ExitCode
 from reconciler.core.findings import Finding
-from reconciler.core.model import DesiredState, DeviceState, ImageStatus, ResolvedDevice
-from reconciler.core.observed import Snapshot
-from reconciler.core.plan import Plan, plan_fleet
+from reconciler.core.plan import Plan
 from reconciler.errors import ConfigError
+from reconciler.planning import UnplannableError, fatal_findings
 
-
-def _load_desired(root: Path) -> tuple[DesiredState, list[Finding]]:
-    from reconciler.loader import DirectorySource, load_desired
-
-    return load_desired(DirectorySource(root))
-
-
-def _load_snapshot(path: Path) -> Snapshot:
-    from reconciler.loader import load_snapshot
-
-    return load_snapshot(path)
-
-
-def _discover(root: Path, desired: DesiredState, only: set[str] | None) -> Snapshot:
-    """A fresh discovery of the inventory (or of `only`); unreachable devices become
-    DiscoveryErrors in the snapshot, so they are reported by the plan, not fatal."""
-    import asyncio
-
-    try:
-        from reconciler.discovery import DiscoveryOptions, discover
-    except ImportError as e:  # the driver layer is an optional part of an installation
-        raise ConfigError("discovery is not available in this installation",
-                          hint="discover elsewhere with `reconciler discover --out snapshot.json` "
-                               "and pass --inventory snapshot.json") from e
-    from reconciler.core.model import CredentialRef
-    from reconciler.loader.credentials import resolve_credential
-
-    def resolver(ref: CredentialRef) -> str:
-        return resolve_credential(ref, base_dir=root)
-
-    devices = [d for n, d in sorted(desired.inventory.items()) if only is None or n in only]
-    return asyncio.run(discover(devices, options=DiscoveryOptions(root=root), resolver=resolver))
-
-
-def _image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageStatus]:
-    from reconciler.images.repository import ImageRepository
-
-    return ImageRepository(images_dir).status(desired.images)
-
-
-def _resolve(desired: DesiredState, snapshot: Snapshot
-             ) -> tuple[dict[str, ResolvedDevice], list[Finding]]:
-    from reconciler.core.plan.planner import observed_models
-    from reconciler.core.resolve import resolve_fleet
-
-    return resolve_fleet(desired, observed_models(snapshot))
-
-
-def _device_states(root: Path, state_url: str | None, names: Iterable[str]
-                   ) -> dict[str, DeviceState]:
-    """Device states from the state store. Without --state/$RECONCILER_STATE a store that does
-    not exist yet means every device is operational: planning never creates one."""
-    from reconciler.paths import sqlite_path
-    from reconciler.store import open_store
-
-    if state_url is None and not sqlite_path(root).exists():
-        return {}
-    with open_store(state_url, root=root) as store:
-        return {n: r.state for n, r in store.device_states(names).items()}
-
-
-# errors the planner finds again per device (blocking only the devices concerned)
-_DEVICE_SCOPED = {FindingCode.BUNDLE_SYSTEM_IMAGES, FindingCode.UNSUPPORTED_IMAGE}
-
-
-def fatal_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """Errors that are not about one device: the desired state cannot be trusted as a whole."""
-    return [f for f in findings
-            if f.severity is Severity.ERROR and not f.device and f.code not in _DEVICE_SCOPED]
+__all__ = ["command", "exit_code", "fatal_findings", "render"]
 
 
 def exit_code(plan: Plan, detailed: bool) -> ExitCode:
@@ -139,32 +69,31 @@ def command(root: Path, snapshot_path: Path | None, discover: bool, fmt: str, ou
             detailed_exitcode: bool, devices: tuple[str, ...], steps: bool,
             images_dir: Path | None, state_url: str | None) -> None:
     """Plan the image changes that bring the fleet to its desired state."""
+    from reconciler import planning
     from reconciler.paths import image_repo_dir
 
     if discover == (snapshot_path is not None):
         # not a click usage error: its exit status 2 would read as "changes" to CI
         raise ConfigError("give exactly one of --inventory SNAPSHOT or --discover",
                           code="USAGE", hint="`reconciler discover --out snapshot.json` writes one")
-    desired, load_findings = _load_desired(root)
-    fatal = fatal_findings(load_findings)
-    if fatal:
-        _refuse(fatal)
-    only = set(devices) if devices else None
-    if only:
-        unknown = sorted(only - set(desired.inventory))
-        if unknown:
-            raise ConfigError(f"unknown device(s): {', '.join(unknown)}",
-                              hint="use names from inventory/devices.yaml")
+    try:
+        desired, load_findings = planning.load_desired_state(root)
+        only = set(devices) if devices else None
+        if only:
+            planning.check_devices(desired, only)
+        if discover:
+            snapshot = planning.discover_now(root, desired, only)
+        else:
+            from reconciler.loader import load_snapshot
 
-    snapshot = _discover(root, desired, only) if discover else _load_snapshot(snapshot_path)  # type: ignore[arg-type]
-    resolved, resolve_findings = _resolve(desired, snapshot)
-    fatal = fatal_findings(resolve_findings)
-    if fatal:
-        _refuse(fatal)
-    status = _image_status(images_dir or image_repo_dir(root), desired)
-    states = _device_states(root, state_url, only or desired.inventory)
-    plan = plan_fleet(desired, resolved, snapshot, status, device_states=states, only=only,
-                      findings=[*load_findings, *resolve_findings])
+            snapshot = load_snapshot(snapshot_path)  # type: ignore[arg-type]
+        status = planning.image_status(images_dir or image_repo_dir(root), desired)
+        states = planning.stored_device_states(root, state_url, only or desired.inventory)
+        plan, _ = planning.make_plan(desired, snapshot, status, states, only=only,
+                                     findings=load_findings)
+    except UnplannableError as e:
+        _refuse(e.findings)
+        return
 
     if out is not None:
         from reconciler.core.plan.fingerprint import saved_plan
