@@ -18,6 +18,7 @@ from reconciler.core.versions import VersionError, same_release
 from reconciler.drivers.base import Driver
 from reconciler.errors import PermanentDeviceError, PermanentError, TransientDeviceError
 from reconciler.executor.images import ImageSupply
+from reconciler.render.describe import describe_step
 
 A = StepAction
 
@@ -47,30 +48,10 @@ class StepContext:
 
 
 def describe(step: Step) -> str:
-    """`reload secondary via primary (9.4(1))` — what a progress line shows."""
-    a = step.action
+    """`reload secondary via primary [hop 2]: reload into 9.3(3) (asa933-smp-k8.bin)`."""
     via = f" via {step.via}" if step.via else ""
-    if a in (A.COPY, A.VERIFY_COPY):
-        spread = f" (spreads to {', '.join(step.spreads_to)})" if step.spreads_to else ""
-        return f"{a} {step.path} on {step.member}{via}{spread}"
-    if a is A.SET_BOOT:
-        return f"set-boot {', '.join(step.boot)}"
-    if a in (A.RELOAD, A.CHECK_VERSION, A.AGENT_INSTALL):
-        ver = f" ({step.image_type + ' ' if step.image_type and a is A.CHECK_VERSION else ''}" \
-              f"{step.version})" if step.version else ""
-        return f"{a} {step.member}{via}{ver}"
-    if a is A.WAIT_READY:
-        return f"wait-ready {step.member} ({step.wait_for or 'reachable'}, up to {step.timeout}s)"
-    if a is A.BACKUP:
-        return f"backup {step.path} to the image repository"
-    if a is A.DELETE_FILE:
-        return f"delete-file {step.path} on {step.member}"
-    if a is A.SET_FAILOVER_GROUPS and step.groups is not None:
-        return "set-failover-groups " + "; ".join(
-            f"{u}: {','.join(map(str, g)) or '-'}" for u, g in sorted(step.groups.items()))
-    if step.hop:
-        return f"{a} {step.member}{via} (hop {step.hop})"
-    return f"{a} {step.member}{via}"
+    hop = f" [hop {step.hop}]" if step.hop else ""
+    return f"{step.action} {step.member}{via}{hop}: {describe_step(step)}"
 
 
 async def _copy(ctx: StepContext, s: Step) -> str:

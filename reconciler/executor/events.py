@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from reconciler.core.model import DeviceState
 from reconciler.core.plan import Step
+from reconciler.logging import get_logger
 from reconciler.store import JobDeviceStatus
 
 
@@ -42,44 +43,45 @@ class Events:
 
 
 class Fanout(Events):
-    """Send every event to several listeners."""
+    """Send every event to several listeners. A listener that fails (a closed terminal, a full
+    pipe) is logged and dropped: showing progress must never interrupt an upgrade half-way."""
 
     def __init__(self, *listeners: Events) -> None:
-        self.listeners = listeners
+        self.listeners = list(listeners)
+
+    def _each(self, name: str, *args: object) -> None:
+        for x in list(self.listeners):
+            try:
+                getattr(x, name)(*args)
+            except Exception as e:  # noqa: BLE001 - see the class docstring
+                get_logger(component="executor").warning(
+                    "progress_listener_dropped", listener=type(x).__name__, error=repr(e))
+                self.listeners.remove(x)
 
     def job_started(self, job_id: int, name: str, devices: Sequence[str], slots: int) -> None:
-        for x in self.listeners:
-            x.job_started(job_id, name, devices, slots)
+        self._each("job_started", job_id, name, devices, slots)
 
     def job_waiting(self, until: str, why: str) -> None:
-        for x in self.listeners:
-            x.job_waiting(until, why)
+        self._each("job_waiting", until, why)
 
     def device_started(self, device: str, steps: int) -> None:
-        for x in self.listeners:
-            x.device_started(device, steps)
+        self._each("device_started", device, steps)
 
     def step_started(self, device: str, index: int, total: int, step: Step) -> None:
-        for x in self.listeners:
-            x.step_started(device, index, total, step)
+        self._each("step_started", device, index, total, step)
 
     def step_finished(self, device: str, index: int, total: int, step: Step, result: str) -> None:
-        for x in self.listeners:
-            x.step_finished(device, index, total, step, result)
+        self._each("step_finished", device, index, total, step, result)
 
     def step_retry(self, device: str, step: Step, attempt: int, error: str, delay: float) -> None:
-        for x in self.listeners:
-            x.step_retry(device, step, attempt, error, delay)
+        self._each("step_retry", device, step, attempt, error, delay)
 
     def commentary(self, device: str | None, text: str) -> None:
-        for x in self.listeners:
-            x.commentary(device, text)
+        self._each("commentary", device, text)
 
     def device_finished(self, device: str, status: JobDeviceStatus, state: DeviceState | None,
                         message: str) -> None:
-        for x in self.listeners:
-            x.device_finished(device, status, state, message)
+        self._each("device_finished", device, status, state, message)
 
     def job_finished(self, job_id: int, status: str) -> None:
-        for x in self.listeners:
-            x.job_finished(job_id, status)
+        self._each("job_finished", job_id, status)

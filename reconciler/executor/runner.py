@@ -33,7 +33,7 @@ from reconciler.core.windows import describe_all, earliest_start, is_open
 from reconciler.errors import ReconcilerError
 from reconciler.executor.connect import Connector
 from reconciler.executor.device_run import DeviceOutcome, DeviceRun
-from reconciler.executor.events import Events
+from reconciler.executor.events import Events, Fanout
 from reconciler.executor.images import ImageSupply
 from reconciler.executor.retry import RetryPolicy
 from reconciler.logging import get_logger
@@ -93,7 +93,7 @@ class JobRunner:
         self.connector = connector
         self.images = images
         self.options = options or RunnerOptions()
-        self.events = events or Events()
+        self.events = Fanout(events) if events is not None else Fanout()
         self.actor = actor
         self.owner = owner or new_owner_id()
         self._stop_requested: str | None = None
@@ -206,13 +206,16 @@ class JobRunner:
                     outcomes[name] = outcome
                     if outcome.status is JobDeviceStatus.FAILED and failed_first is None:
                         failed_first = name
-        except BaseException:
+        except BaseException as e:
             # a hard stop (second Ctrl-C) or the state store failing under us: stop touching
             # devices, record the job as interrupted; the next run re-discovers its devices
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
-            await asyncio.shield(self._interrupted(job.id, buffer, heartbeat))
+            why = ("stopped by the operator before the job finished"
+                   if isinstance(e, asyncio.CancelledError)
+                   else f"the runner failed: {type(e).__name__}: {e}")
+            await asyncio.shield(self._interrupted(job.id, buffer, heartbeat, why))
             raise
         heartbeat.cancel()
         await asyncio.gather(heartbeat, return_exceptions=True)
@@ -303,14 +306,13 @@ class JobRunner:
                 self._lost.setdefault(device, "its lease was taken over by another run")
 
     async def _interrupted(self, job_id: int, buffer: TranscriptBuffer,
-                           heartbeat: asyncio.Task[None]) -> None:
+                           heartbeat: asyncio.Task[None], why: str) -> None:
         heartbeat.cancel()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(buffer.close)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.store.mark_interrupted, job_id, actor=self.actor,
-                                    reason="stopped by the operator before the job finished",
-                                    force=True)
+                                    reason=why, force=True)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.store.release_all, self.owner)
 
