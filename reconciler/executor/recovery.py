@@ -89,12 +89,14 @@ def unsettled_devices(store: Store) -> list[tuple[str, int | None]]:
 
 
 def reached(observed: ObservedDevice, changes: Sequence[Change]) -> bool:
-    """Every unit runs the target release of every changed type."""
+    """Every unit runs the target release of every changed system/ASDM/agent type and holds
+    the changed VPN packages (which a job copies but never configures: VPN_SHARED_POLICY)."""
     for c in changes:
-        if c.type in _PER_UNIT:
-            values = [m.running.get(c.type) for m in observed.members]
-        else:
-            values = [observed.running.get(c.type)]
+        if c.type not in _PER_UNIT:
+            if not all(any(d.has(c.image) for d in m.disks) for m in observed.members):
+                return False
+            continue
+        values = [m.running.get(c.type) for m in observed.members]
         try:
             if not values or not all(v and same_release(c.type, v, c.to_version) for v in values):
                 return False

@@ -6,7 +6,7 @@ SQLite state store. Nothing of our own is mocked: faults are injected into the s
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ import pytest
 
 from reconciler.core.model import DesiredState, TlsSettings
 from reconciler.drivers.base import DriverOptions
-from reconciler.executor import Events, JobRequest, RetryPolicy, RunnerOptions
+from reconciler.core.plan.model import SavedPlan
+from reconciler.executor import Events, JobRequest, JobResult, RetryPolicy, RunnerOptions
 from reconciler.executor.session import Session, Workspace
 from reconciler.images.repository import ImageRepository
 from reconciler.loader import DirectorySource, load_desired
@@ -25,7 +26,7 @@ from reconciler.sim.app import create_app
 from reconciler.sim.clock import ScaledClock
 from reconciler.sim.example import load_twin
 from reconciler.sim.fleet import SimCredentials, SimFleet
-from reconciler.store import JobDeviceStatus
+from reconciler.store import Job, JobDeviceStatus
 from tests.conftest import PROJECT_ROOT
 
 PASSWORD = "exec-test-password-5b1e"
@@ -99,16 +100,40 @@ class Lab:
     def sim(self, name: str) -> dict[str, Any]:
         return self.fleet.state(name)
 
-    async def apply(self, names: list[str], request: JobRequest | None = None,
-                    *, actor: str = "tester", **runner: Any):  # type: ignore[no-untyped-def]
+    def fingerprint(self, name: str) -> dict[str, Any]:
+        """The simulated device's state without what time alone changes (uptime)."""
+        state = self.fleet.state(name)
+        for u in state.get("units", ()):
+            u.pop("uptime", None)
+        return state
+
+    def fingerprints(self, exclude: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+        return {n: self.fingerprint(n) for n in self.fleet.devices if n not in set(exclude)}
+
+    def running(self, name: str) -> dict[str, str]:
+        """unit -> running system version, as the simulator knows it."""
+        return {u["name"]: u["running_version"] for u in self.sim(name)["units"]}
+
+    async def apply(self, names: list[str], request: JobRequest | None = None, *,
+                    actor: str = "tester", before_run: Callable[[Session, Job], Any] | None = None,
+                    **runner: Any) -> tuple[JobResult, SavedPlan]:
         """Plan `names` from fresh discovery and run the job; returns (result, saved plan)."""
         desired = self.desired()
         async with self.session(actor, **runner) as s:
             await s.recover(desired)
             saved, resolved = await s.plan(desired, names)
             job = s.create(saved, request or JobRequest(ignore_windows=True), resolved)
+            if before_run is not None:
+                before_run(s, job)
             result = await s.run(job, desired, events=self.events)
             return result, saved
+
+    async def replan(self, names: list[str]) -> SavedPlan:
+        """A fresh discovery and plan (what the next run would do)."""
+        desired = self.desired()
+        async with self.session() as s:
+            saved, _ = await s.plan(desired, names)
+            return saved
 
 
 @pytest.fixture
