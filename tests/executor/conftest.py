@@ -24,14 +24,18 @@ from reconciler.loader import DirectorySource, load_desired
 from reconciler.planning import load_desired_state
 from reconciler.sim.app import create_app
 from reconciler.sim.clock import ScaledClock
-from reconciler.sim.example import load_twin
+from reconciler.sim.example import twin_fleet
+from reconciler.sim.fleetfile import fleet_from_dict
 from reconciler.sim.fleet import SimCredentials, SimFleet
 from reconciler.store import Job, JobDeviceStatus
 from tests.conftest import PROJECT_ROOT
 
 PASSWORD = "exec-test-password-5b1e"
 TOKEN = "exec-test-token-0c77"
-TIME_SCALE = 3000.0
+TIME_SCALE = 1000.0
+# Shorter reloads than the twin's 420 s keep a wide margin below the 900 s reload timeout (0.9 s
+# of wall time here), so a busy test machine never turns a slow poll into a RELOAD_TIMEOUT.
+TIMINGS = {"reload_seconds": 120, "ready_seconds": 20, "install_seconds": 30}
 FAST_RETRY = RetryPolicy(attempts=4, initial=1.0, maximum=5.0)
 
 
@@ -143,7 +147,9 @@ def lab(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("RECONCILER_AGENT_TOKEN", TOKEN)
     monkeypatch.delenv("RECONCILER_STATE", raising=False)
     monkeypatch.delenv("RECONCILER_HOME", raising=False)
-    spec, _ = load_twin(root)
+    desired, _ = load_desired(DirectorySource(root))
+    doc, _ = twin_fleet(desired.inventory, desired.images)
+    spec = fleet_from_dict({**doc, "timings": TIMINGS}, source="test twin")
     fleet = SimFleet(spec, SimCredentials("admin", PASSWORD, TOKEN), ScaledClock(TIME_SCALE))
     yield Lab(root, images, fleet, tmp_path / "state.db")
 
