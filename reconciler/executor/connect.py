@@ -73,12 +73,16 @@ class Connector:
             yield drv
 
     async def discover(self, devices: Sequence[InventoryDevice], *, progress=None,  # type: ignore[no-untyped-def]
-                       transcripts: dict[str, Transcript] | None = None) -> Snapshot:
+                       transcripts: dict[str, Transcript] | None = None,
+                       attempts: int | None = None) -> Snapshot:
         """A fresh discovery through the same clients' settings (unreachable devices become
-        errors in the snapshot, never exceptions)."""
+        errors in the snapshot, never exceptions). `attempts=1`: one look, no retries."""
         from reconciler.discovery import DiscoveryOptions, discover
 
-        return await discover(list(devices), options=DiscoveryOptions(root=self.root),
+        options = DiscoveryOptions(root=self.root)
+        if attempts is not None:
+            options = DiscoveryOptions(root=self.root, attempts=attempts)
+        return await discover(list(devices), options=options,
                               client_factory=self.client_factory, resolver=self.resolver,
                               driver_options=self.driver_options, progress=progress,
                               transcripts=transcripts)

@@ -172,7 +172,7 @@ async def _look(connector: Connector, device: InventoryDevice, timeout: float
                 ) -> tuple[ObservedDevice | None, str]:
     """Discover `device`, giving units that do not answer up to `timeout` (device time) to come
     back first. Returns (observed, problem)."""
-    snap = await connector.discover([device])
+    snap = await connector.discover([device], attempts=1)  # waiting is wait_ready's job
     observed = snap.devices.get(device.name)
     down: list[str | None] = []
     if observed is None:
