@@ -19,7 +19,6 @@ from reconciler.drivers.base import DriverOptions
 from reconciler.core.plan.model import SavedPlan
 from reconciler.executor import Events, JobRequest, JobResult, RetryPolicy, RunnerOptions
 from reconciler.executor.session import Session, Workspace
-from reconciler.images.repository import ImageRepository
 from reconciler.loader import DirectorySource, load_desired
 from reconciler.planning import load_desired_state
 from reconciler.sim.app import create_app
@@ -40,14 +39,8 @@ FAST_RETRY = RetryPolicy(attempts=4, initial=1.0, maximum=5.0)
 
 
 @pytest.fixture(scope="session")
-def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every example catalog image, fetched from its synthetic source into a real repository."""
-    repo_dir = tmp_path_factory.mktemp("images")
-    desired, _ = load_desired(DirectorySource(PROJECT_ROOT))
-    repo = ImageRepository(repo_dir)
-    for image in desired.images.values():
-        repo.fetch(image)
-    return repo_dir
+def images(example_images: Path) -> Path:
+    return example_images
 
 
 def example_repo(dest: Path, *, patch: dict[str, str] | None = None) -> Path:
