@@ -183,8 +183,9 @@ async def run_job(session: Session, job: Job, desired: DesiredState, out: Consol
             loop.remove_signal_handler(sig)
 
 
-def job_table(store: Store, job: Job) -> Table:
-    """Per device: status, old -> new image per type, device state and what to know."""
+def job_table(store: Store, job: Job, *, brief: bool = False) -> Table:
+    """Per device: status, old -> new image per type, device state and what to know (`brief`:
+    notes cut to one line; `jobs show` has them whole)."""
     t = Table(title=f"job {job.id} {job.name}: {job.status}", title_justify="left",
               show_edge=False, pad_edge=False)
     for col in ("device", "status", "type", "old image", "new image", "device state", "note"):
@@ -198,6 +199,8 @@ def job_table(store: Store, job: Job) -> Table:
             note = state.reason if state.state is DeviceState.CONFIGURATION_REQUIRED else ""
         else:
             note = d.message
+        if brief and len(note) > 90:
+            note = note[:89] + "…"
         kinds = sorted(d.new_images) or [""]
         for i, kind in enumerate(kinds):
             first = i == 0
@@ -235,7 +238,7 @@ def exit_code(job: Job) -> ExitCode:
 
 
 async def start_or_schedule(session: Session, job: Job, desired: DesiredState, out: Console, *,
-                            no_wait: bool, progress: str) -> ExitCode:
+                            no_wait: bool, progress: str, report: bool = True) -> ExitCode:
     """Wait for the job's start time/window (or schedule it and return), run it, report."""
     ready = await session.wait_for_start(job, no_wait=no_wait)
     if ready is None:
@@ -255,5 +258,6 @@ async def start_or_schedule(session: Session, job: Job, desired: DesiredState, o
         out.print(f"job {job.id} stopped: it is recorded as interrupted; the next run "
                   "re-discovers its devices before anything else", style="red")
         return ExitCode.INTERRUPTED
-    print_result(out, session.store, result.job)
+    if report:
+        print_result(out, session.store, result.job)
     return exit_code(result.job)
