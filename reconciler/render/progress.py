@@ -9,12 +9,9 @@ log reads as a timeline.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
-
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -29,11 +26,10 @@ _STYLE = {JobDeviceStatus.SUCCEEDED: "green", JobDeviceStatus.FAILED: "red",
           JobDeviceStatus.INTERRUPTED: "red"}
 
 
-def interactive(stream: Any = None) -> bool:
-    """Bars only on a real terminal, never under CI."""
-    stream = stream or sys.stdout
+def interactive(console: Console) -> bool:
+    """Bars only on a terminal, never under CI."""
     ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    return bool(getattr(stream, "isatty", lambda: False)()) and not ci
+    return console.is_terminal and not ci
 
 
 def _now() -> str:
@@ -162,5 +158,5 @@ class RichProgress(Events):
 def progress_for(console: Console, *, live: bool | None = None) -> RichProgress | PlainProgress:
     """Bars on a terminal, plain lines otherwise."""
     if live is None:
-        live = interactive(console.file)
+        live = interactive(console)
     return RichProgress(console) if live else PlainProgress(console)
