@@ -10,12 +10,12 @@ digest changes with them, so a plan made with overrides never passes for a plan 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from reconciler.core.model import DesiredState, ImageType, PolicyEntry
+from reconciler.core.plan.fingerprint import canonical_json
 
 
 def with_overrides(desired: DesiredState, *, reason: str,
@@ -33,5 +33,5 @@ def with_overrides(desired: DesiredState, *, reason: str,
     doc = {"base": desired.content_digest, "reason": reason,
            "targets": {n: {str(t): r for t, r in sorted(v.items())} for n, v in targets.items()},
            "settings": {n: {k: str(x) for k, x in sorted(v.items())} for n, v in settings.items()}}
-    digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(canonical_json(doc)).hexdigest()
     return replace(desired, devices=devices, content_digest=digest)

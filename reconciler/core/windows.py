@@ -8,18 +8,21 @@ of March) opens when the clocks say 03:30 — the same instant as 02:30 in the o
 ambiguous start on a fall-back day opens at its first occurrence. The duration is real elapsed
 time, so a 4-hour window is 4 hours long even when the clocks change inside it.
 
-No windows at all means "always open". Pure: no clock is read; callers pass `now`.
+No windows at all means "always open". Pure: no clock is read and no time-zone database is
+opened here; callers pass `now` and a `zones` lookup (name -> tzinfo), normally
+`reconciler.timezones.zone`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from reconciler.core.model import MaintenanceWindow
 from reconciler.errors import ConfigError
+
+Zones = Callable[[str], tzinfo]  # IANA name -> tzinfo; raises ConfigError for unknown names
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -36,14 +39,6 @@ class Opening:
         return self.start <= at < self.end
 
 
-def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"maintenance window time zone {tz!r} is unknown",
-                          hint="use an IANA name such as UTC or Asia/Tokyo") from None
-
-
 def _start_time(text: str) -> time:
     try:
         hh, mm = text.split(":")
@@ -58,17 +53,17 @@ def _aware(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-def _opening_on(window: MaintenanceWindow, day: date, zone: ZoneInfo) -> Opening:
+def _opening_on(window: MaintenanceWindow, day: date, zone: tzinfo) -> Opening:
     local = datetime.combine(day, _start_time(window.start), tzinfo=zone)  # fold=0: see module doc
     start = local.astimezone(UTC)
     return Opening(start, start + timedelta(minutes=window.duration_minutes), window)
 
 
-def openings(window: MaintenanceWindow, around: datetime, *, days_before: int = 1,
-             days_after: int = 8) -> list[Opening]:
+def openings(window: MaintenanceWindow, around: datetime, zones: Zones, *,
+             days_before: int = 1, days_after: int = 8) -> list[Opening]:
     """The occurrences of `window` that start between `days_before` local days before `around`
     and `days_after` after it, in order (enough to see one open now and the next one)."""
-    zone = _zone(window.tz)
+    zone = zones(window.tz)
     today = _aware(around).astimezone(zone).date()
     wanted = {DAYS.index(d) for d in window.days}
     out = []
@@ -79,7 +74,8 @@ def openings(window: MaintenanceWindow, around: datetime, *, days_before: int = 
     return out
 
 
-def open_at(windows: Sequence[MaintenanceWindow], at: datetime) -> Opening | None:
+def open_at(windows: Sequence[MaintenanceWindow], at: datetime, zones: Zones
+            ) -> Opening | None:
     """The opening that contains `at`, if any (the one closing last when several overlap).
     With no windows at all the device is always open: returns None too — use `is_open`."""
     at = _aware(at)
@@ -87,34 +83,36 @@ def open_at(windows: Sequence[MaintenanceWindow], at: datetime) -> Opening | Non
     for w in windows:
         # a window longer than a day may have opened several days ago
         back = max(1, -(-w.duration_minutes // (24 * 60)))
-        for o in openings(w, at, days_before=back, days_after=0):
+        for o in openings(w, at, zones, days_before=back, days_after=0):
             if o.contains(at) and (best is None or o.end > best.end):
                 best = o
     return best
 
 
-def is_open(windows: Sequence[MaintenanceWindow], at: datetime) -> bool:
-    return not windows or open_at(windows, at) is not None
+def is_open(windows: Sequence[MaintenanceWindow], at: datetime, zones: Zones) -> bool:
+    return not windows or open_at(windows, at, zones) is not None
 
 
-def next_opening(windows: Sequence[MaintenanceWindow], at: datetime) -> Opening | None:
+def next_opening(windows: Sequence[MaintenanceWindow], at: datetime, zones: Zones
+                 ) -> Opening | None:
     """The first opening that starts after `at` (None without windows)."""
     at = _aware(at)
     best: Opening | None = None
     for w in windows:
-        for o in openings(w, at, days_before=0, days_after=8):
+        for o in openings(w, at, zones, days_before=0, days_after=8):
             if o.start > at and (best is None or o.start < best.start):
                 best = o
                 break
     return best
 
 
-def earliest_start(windows: Sequence[MaintenanceWindow], at: datetime) -> datetime:
+def earliest_start(windows: Sequence[MaintenanceWindow], at: datetime, zones: Zones
+                   ) -> datetime:
     """`at` when a window is open (or there are none), else when the next one opens."""
     at = _aware(at)
-    if is_open(windows, at):
+    if is_open(windows, at, zones):
         return at
-    nxt = next_opening(windows, at)
+    nxt = next_opening(windows, at, zones)
     if nxt is None:  # pragma: no cover - a window always recurs within 8 days
         raise ConfigError("no maintenance window ever opens")
     return nxt.start

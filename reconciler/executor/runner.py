@@ -37,6 +37,7 @@ from reconciler.executor.events import Events, Fanout
 from reconciler.executor.images import ImageSupply
 from reconciler.executor.retry import RetryPolicy
 from reconciler.logging import get_logger
+from reconciler.timezones import zone
 from reconciler.store import Job, JobDeviceStatus, JobStatus, Store, new_owner_id
 from reconciler.store.buffer import TranscriptBuffer
 
@@ -76,13 +77,13 @@ class Schedule:
     def ready(self, device: str, now: datetime) -> bool:
         if self.not_before is not None and now < self.not_before:
             return False
-        return self.ignore_windows or is_open(self.windows.get(device, ()), now)
+        return self.ignore_windows or is_open(self.windows.get(device, ()), now, zone)
 
     def earliest(self, device: str, now: datetime) -> datetime:
         at = max(now, self.not_before) if self.not_before else now
         if self.ignore_windows:
             return at
-        return earliest_start(self.windows.get(device, ()), at)
+        return earliest_start(self.windows.get(device, ()), at, zone)
 
 
 class JobRunner:

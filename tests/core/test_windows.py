@@ -9,9 +9,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.core.model import MaintenanceWindow
-from reconciler.core.windows import (describe_all, earliest_start, is_open, next_opening,
-                                     open_at, window_from_dict, window_to_dict)
+from reconciler.core import windows as W
+from reconciler.core.windows import describe_all, window_from_dict, window_to_dict
 from reconciler.errors import ConfigError
+from reconciler.timezones import zone
+
+
+def is_open(ws, at):  # type: ignore[no-untyped-def]
+    return W.is_open(ws, at, zone)
+
+
+def open_at(ws, at):  # type: ignore[no-untyped-def]
+    return W.open_at(ws, at, zone)
+
+
+def next_opening(ws, at):  # type: ignore[no-untyped-def]
+    return W.next_opening(ws, at, zone)
+
+
+def earliest_start(ws, at):  # type: ignore[no-untyped-def]
+    return W.earliest_start(ws, at, zone)
 
 TOKYO_WEEKEND = MaintenanceWindow(days=("sat", "sun"), start="01:00", duration_minutes=240,
                                   tz="Asia/Tokyo")
