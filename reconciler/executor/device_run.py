@@ -220,6 +220,12 @@ class DeviceRun:
             message = (f"{self.name}: INTERNAL {type(err).__name__}: {err} — please report this "
                        "with the job's transcript (`reconciler jobs show --transcript`)")
             code = "INTERNAL"
+        if isinstance(err, LeaseLostError):
+            # another run holds the device now: its state is that run's (or recovery's) to set
+            await self._status(JobDeviceStatus.FAILED, message)
+            await self._comment(f"stopped at step {done + 1}/{len(self.plan.steps)}: {message}")
+            self.events.device_finished(self.name, JobDeviceStatus.FAILED, None, message)
+            return DeviceOutcome(self.name, JobDeviceStatus.FAILED, None, message, code, done)
         if isinstance(err, ReloadTimeoutError):
             state, why = DeviceState.MAINTENANCE, \
                 f"{err.member or 'a unit'} did not come back within the reload timeout: {message}"

@@ -211,3 +211,41 @@ async def test_job_records_old_and_new_images_and_summary(lab: Lab, order: Order
     assert devices["fw-branch-02"].old_images == {"asdm": "asdm-741.bin"}
     assert devices["fw-branch-02"].new_images == {"asdm": "asdm-7161.bin"}
     assert devices["ep-win-001"].old_images == {"agent": "7.3.1.2048"}
+
+
+async def test_a_lease_taken_over_mid_run_stops_the_device_at_the_next_step(lab: Lab) -> None:
+    class Thief(Recorder):
+        """Another run takes the device over while the copy is under way (as after our
+        runner stalled beyond its lease)."""
+
+        def step_started(self, device: str, index: int, total: int, step: Any) -> None:
+            if index == 2:
+                with open_store(lab.state) as store:
+                    lease = store.lease(device)
+                    assert lease is not None
+                    store.release(device, lease.owner)
+                    store.acquire(device, "other-runner:1:feedbeef", 600, job_id=77)
+
+    lab.events = Thief()
+    result, _ = await lab.apply(["fw-branch-01"], lease_ttl=0.3)
+    out = result.outcomes["fw-branch-01"]
+    assert out.status is JobDeviceStatus.FAILED and out.code == "DEVICE_LOCKED"
+    assert "its lease was taken over by another run" in out.message
+    assert out.steps_done < 12
+    assert lab.sim("fw-branch-01")["units"][0]["reloads"] == 0  # stopped before any reload
+    with open_store(lab.state) as store:
+        assert store.lease("fw-branch-01").owner == "other-runner:1:feedbeef"  # untouched
+
+
+def test_not_before_and_windows_combine() -> None:
+    from reconciler.core.model import MaintenanceWindow
+    from reconciler.executor.runner import Schedule
+
+    weekend = MaintenanceWindow(("sat",), "01:00", 60, "UTC")
+    friday = datetime(2026, 1, 9, 12, tzinfo=UTC)
+    s = Schedule({"a": (weekend,)}, friday + timedelta(hours=1), ignore_windows=False)
+    assert not s.ready("b", friday) and s.earliest("b", friday) == friday + timedelta(hours=1)
+    assert s.earliest("a", friday) == datetime(2026, 1, 10, 1, tzinfo=UTC)
+    assert s.ready("a", datetime(2026, 1, 10, 1, 30, tzinfo=UTC))
+    forced = Schedule({"a": (weekend,)}, None, ignore_windows=True)
+    assert forced.ready("a", friday) and forced.earliest("a", friday) == friday
