@@ -12,7 +12,6 @@ Exit codes: 0 the job deployed (or nothing to do, or it was scheduled / created 
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import click
 from reconciler.cli import runs
 from reconciler.contract import ExitCode
 from reconciler.core.model import Operation
-from reconciler.errors import ConfigError, StalePlanError
+from reconciler.errors import ConfigError
 
 
 @click.command("apply")
@@ -46,8 +45,6 @@ def command(plan_file: Path | None, auto_approve: bool, devices: tuple[str, ...]
             submit: bool, root: Path, images_dir: Path | None, state_url: str | None,
             actor: str | None, **job_kw: Any) -> None:
     """Apply a saved plan, or plan and apply with --auto-approve."""
-    from reconciler.planning import UnplannableError
-
     overrides = {"--device": devices, "--operation": operation, "--backup": backup,
                  "--non-intrusive": non_intrusive}
     if plan_file is not None:
@@ -67,18 +64,8 @@ def command(plan_file: Path | None, auto_approve: bool, devices: tuple[str, ...]
 
         request = replace(request, operation=Operation(operation) if operation else None,
                           backup=backup, non_intrusive=non_intrusive or None)
-    try:
-        code = asyncio.run(_apply(plan_file, auto_approve, devices, request, submit, root,
-                                  images_dir, state_url, runs.actor_name(actor), job_kw))
-    except UnplannableError as e:
-        for f in e.findings:
-            click.echo(f"error: {f.line()} — {f.action}", err=True)
-        click.echo(f"not applied: fix the {len(e.findings)} error(s) above", err=True)
-        code = ExitCode.ERROR
-    except StalePlanError as e:
-        click.echo(f"error: {e}", err=True)
-        code = ExitCode.STALE_PLAN
-    click.get_current_context().exit(code)
+    runs.run_async(_apply(plan_file, auto_approve, devices, request, submit, root, images_dir,
+                          state_url, runs.actor_name(actor), job_kw))
 
 
 async def _apply(plan_file: Path | None, auto_approve: bool, devices: tuple[str, ...],

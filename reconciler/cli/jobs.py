@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -304,18 +303,7 @@ _workflow("discard", "discard_job", "Discard a job that has not run; it never wi
 
 
 def _run(coro_fn: Any, *args: Any) -> None:
-    from reconciler.planning import UnplannableError
-
-    try:
-        code = asyncio.run(coro_fn(*args))
-    except UnplannableError as e:
-        for f in e.findings:
-            click.echo(f"error: {f.line()} — {f.action}", err=True)
-        code = ExitCode.ERROR
-    except StalePlanError as e:
-        click.echo(f"error: {e}", err=True)
-        code = ExitCode.STALE_PLAN
-    click.get_current_context().exit(code)
+    runs.run_async(coro_fn(*args))
 
 
 @command.command("deploy")

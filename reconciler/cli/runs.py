@@ -261,3 +261,22 @@ async def start_or_schedule(session: Session, job: Job, desired: DesiredState, o
     if report:
         print_result(out, session.store, result.job)
     return exit_code(result.job)
+
+
+def run_async(coro: Any) -> None:
+    """Run a command's coroutine and exit with its code; a policy that cannot be planned and a
+    stale plan are reported the way `plan` reports them (exit 1 and 3)."""
+    from reconciler.errors import StalePlanError
+    from reconciler.planning import UnplannableError
+
+    try:
+        code = asyncio.run(coro)
+    except UnplannableError as e:
+        for f in e.findings:
+            click.echo(f"error: {f.line()} — {f.action}", err=True)
+        click.echo(f"nothing done: fix the {len(e.findings)} error(s) above", err=True)
+        code = ExitCode.ERROR
+    except StalePlanError as e:
+        click.echo(f"error: {e}", err=True)
+        code = ExitCode.STALE_PLAN
+    click.get_current_context().exit(code)

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import (AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt,
-                      wait_random_exponential)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from reconciler.backoff import jittered_backoff
 from reconciler.errors import TemporaryError
 
 T = TypeVar("T")
@@ -37,15 +37,7 @@ async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy,
                             ) -> T:
     """Run `fn`; on a temporary error wait and run it again, at most `policy.attempts` times.
     `on_retry(next_attempt, error, delay)` is told before each wait."""
-    backoff = wait_random_exponential(multiplier=policy.initial, max=policy.maximum)
-
-    def wait(state: RetryCallState) -> float:
-        delay = backoff(state)
-        exc = state.outcome.exception() if state.outcome else None
-        after = getattr(exc, "retry_after", None)
-        if isinstance(after, (int, float)) and after > delay:
-            delay = min(float(after), policy.maximum)
-        return delay
+    wait = jittered_backoff(policy.initial, policy.maximum)
 
     def before_sleep(state: RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None and state.next_action is not None:

@@ -46,6 +46,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_listening(proc: subprocess.Popen[str], port: int, timeout: float = 30) -> None:
+    """Until the simulator process accepts connections (fail the test if it dies first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read() if proc.stdout else ""
+                pytest.fail(f"the simulator did not start:\n{out}")
+            time.sleep(0.05)
+
+
 @dataclass
 class SimRepo:
     root: Path
@@ -99,16 +113,7 @@ def sim_repo(dest: Path, images: Path, *, time_scale: float = 500.0) -> Iterator
                              "--time-scale", str(time_scale)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read() if proc.stdout else ""
-                    pytest.fail(f"the simulator did not start:\n{out}")
-                time.sleep(0.05)
+        wait_listening(proc, port)
         exports = (dest / ".reconciler" / "sim" / "env").read_text().splitlines()
         env.update(dict(line.removeprefix("export ").split("=", 1) for line in exports))
         yield SimRepo(dest, port, env, proc)
