@@ -10,8 +10,9 @@ that are not about one device (YAML syntax, an unknown image...) is refused as a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.contract import FindingCode, Severity
 from reconciler.core.findings import Finding
@@ -20,6 +21,10 @@ from reconciler.core.model import (CredentialRef, DesiredState, DeviceState, Ima
 from reconciler.core.observed import Snapshot
 from reconciler.core.plan import Plan, plan_fleet
 from reconciler.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reconciler.discovery import ClientFactory, Progress
+    from reconciler.drivers.base import DriverOptions, Transcript
 
 # errors the planner finds again per device (blocking only the devices concerned)
 _DEVICE_SCOPED = {FindingCode.BUNDLE_SYSTEM_IMAGES, FindingCode.UNSUPPORTED_IMAGE}
@@ -60,7 +65,7 @@ def check_devices(desired: DesiredState, names: Iterable[str]) -> None:
                           hint="use names from inventory/devices.yaml")
 
 
-def credential_resolver(root: Path):  # type: ignore[no-untyped-def]
+def credential_resolver(root: Path) -> Callable[[CredentialRef], str]:
     """`env:`/`file:` references, `file:` paths relative to the repository."""
     from reconciler.loader.credentials import resolve_credential
 
@@ -77,8 +82,10 @@ def inventory_devices(desired: DesiredState, only: Iterable[str] | None = None
 
 
 async def discover_devices(root: Path, devices: Sequence[InventoryDevice], *,
-                           client_factory=None, driver_options=None,  # type: ignore[no-untyped-def]
-                           progress=None, transcripts=None) -> Snapshot:  # type: ignore[no-untyped-def]
+                           client_factory: ClientFactory | None = None,
+                           driver_options: DriverOptions | None = None,
+                           progress: Progress | None = None,
+                           transcripts: dict[str, Transcript] | None = None) -> Snapshot:
     """A fresh discovery; unreachable devices become DiscoveryErrors in the snapshot (reported
     by the plan, never fatal)."""
     try:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -192,9 +193,10 @@ def show(job_ref: str, device: str | None, with_transcript: bool, fmt: str, root
                           + (f"  {h.comment}" if h.comment else ""), markup=False)
         if states:
             out.print("\n[bold]device states[/bold]")
-            for c in states:
-                out.print(f"  {_when(c.at)}  {c.device}: {c.from_state} -> {c.to_state}  by "
-                          f"{c.actor}" + (f"  ({c.reason})" if c.reason else ""), markup=False)
+            for change in states:
+                out.print(f"  {_when(change.at)}  {change.device}: {change.from_state} -> "
+                          f"{change.to_state}  by {change.actor}"
+                          + (f"  ({change.reason})" if change.reason else ""), markup=False)
         if commentary:
             out.print("\n[bold]commentary[/bold]")
             for c in commentary:
@@ -347,8 +349,11 @@ async def _deploy(job_ref: str, no_wait: bool, progress: str, root: Path,
                                             progress=progress)
 
 
-def _new_job_command(name: str, doc: str) -> Any:
-    def deco(fn: Any) -> Any:
+NewJob = Callable[..., Coroutine[Any, Any, ExitCode]]
+
+
+def _new_job_command(name: str, doc: str) -> Callable[[NewJob], NewJob]:
+    def deco(fn: NewJob) -> NewJob:
         @command.command(name, help=doc)
         @click.argument("job_ref")
         @click.option("--auto-approve", is_flag=True, help="Run the new job without asking.")
@@ -359,7 +364,7 @@ def _new_job_command(name: str, doc: str) -> Any:
             _run(fn, job_ref, auto_approve, job_kw, root, images_dir, state_url,
                  runs.actor_name(actor))
 
-        return cmd
+        return fn
 
     return deco
 

@@ -15,9 +15,10 @@ opened here; callers pass `now` and a `zones` lookup (name -> tzinfo), normally
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from reconciler.core.model import MaintenanceWindow
 from reconciler.errors import ConfigError
@@ -127,14 +128,12 @@ def describe_all(windows: Iterable[MaintenanceWindow]) -> str:
     return "; ".join(describe(w) for w in windows) or "always"
 
 
-def window_to_dict(w: MaintenanceWindow) -> dict[str, object]:
+def window_to_dict(w: MaintenanceWindow) -> dict[str, Any]:
     return {"days": list(w.days), "start": w.start, "duration_minutes": w.duration_minutes,
             "tz": w.tz}
 
 
-def window_from_dict(d: dict[str, object]) -> MaintenanceWindow:
-    days = d.get("days") or ()
-    return MaintenanceWindow(days=tuple(str(x) for x in days),  # type: ignore[union-attr]
-                             start=str(d["start"]),
-                             duration_minutes=int(d["duration_minutes"]),  # type: ignore[call-overload]
+def window_from_dict(d: Mapping[str, Any]) -> MaintenanceWindow:
+    return MaintenanceWindow(days=tuple(str(x) for x in d.get("days") or ()),
+                             start=str(d["start"]), duration_minutes=int(d["duration_minutes"]),
                              tz=str(d.get("tz", "UTC")))

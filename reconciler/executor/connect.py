@@ -16,11 +16,13 @@ import httpx
 
 from reconciler.core.model import CredentialRef, InventoryDevice, TlsSettings
 from reconciler.core.observed import Snapshot
+from reconciler.discovery import ClientFactory, Progress
 from reconciler.drivers.base import Driver, DriverOptions, Transcript
 from reconciler.drivers.registry import driver_for
 from reconciler.drivers.tls import client_for
 
-ClientFactory = Callable[[TlsSettings, Sequence[str]], httpx.AsyncClient]
+__all__ = ["ClientFactory", "Connector", "Resolver"]
+
 Resolver = Callable[[CredentialRef], str]
 
 
@@ -72,8 +74,8 @@ class Connector:
                               options=self.driver_options) as drv:
             yield drv
 
-    async def discover(self, devices: Sequence[InventoryDevice], *, progress=None,  # type: ignore[no-untyped-def]
-                       transcripts: dict[str, Transcript] | None = None,
+    async def discover(self, devices: Sequence[InventoryDevice], *,
+                       progress: Progress | None = None, transcripts: dict[str, Transcript] | None = None,
                        attempts: int | None = None) -> Snapshot:
         """A fresh discovery through the same clients' settings (unreachable devices become
         errors in the snapshot, never exceptions). `attempts=1`: one look, no retries."""

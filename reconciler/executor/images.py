@@ -102,7 +102,9 @@ class ImageSupply:
             digest = sha.hexdigest()
             existing = self.repo.path_of(name)
             if existing.is_file() and existing.stat().st_size == size:
-                known = self._digests.get(name) or await asyncio.to_thread(_hash_file, existing)
+                known = self._digests.get(name)
+                if known is None:
+                    known = await asyncio.to_thread(_hash_file, existing)
                 if known.sha256 == digest:
                     Path(tmp).unlink(missing_ok=True)
                     return BackupResult(None, size, digest, name)

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from reconciler.core.model import InventoryDevice, MaintenanceWindow, Order
 from reconciler.core.plan import DevicePlan, Plan
@@ -101,7 +103,7 @@ class JobRunner:
         self._hard_stop = False
         self._lost: dict[str, str] = {}
         self._job_lost = False
-        self._task: asyncio.Task[JobResult] | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._wake = asyncio.Event()
 
     # ------------------------------------------------------------ control from outside
@@ -124,7 +126,7 @@ class JobRunner:
                   sequential: Collection[str] = (), not_before: datetime | None = None
                   ) -> JobResult:
         """Run `job` (created from `plan`) to its end and return its final record."""
-        self._task = asyncio.current_task()  # type: ignore[assignment]
+        self._task = asyncio.current_task()
         log = get_logger(component="executor", job=job.id)
         ttl = self.options.lease_ttl
         job = await asyncio.to_thread(self.store.start_job, job.id, owner=self.owner, ttl=ttl,
@@ -196,14 +198,12 @@ class JobRunner:
                     continue
                 self._wake.clear()
                 wake = asyncio.create_task(self._wake.wait())
-                done, _ = await asyncio.wait([*running, wake], timeout=self.options.poll,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait([*running, wake], timeout=self.options.poll,
+                                   return_when=asyncio.FIRST_COMPLETED)
                 wake.cancel()
-                for task in done:
-                    if task is wake:
-                        continue
-                    name = running.pop(task)  # type: ignore[arg-type]
-                    outcome = task.result()  # type: ignore[union-attr]
+                for task in [t for t in running if t.done()]:
+                    name = running.pop(task)
+                    outcome = task.result()
                     outcomes[name] = outcome
                     if outcome.status is JobDeviceStatus.FAILED and failed_first is None:
                         failed_first = name
@@ -248,7 +248,7 @@ class JobRunner:
             run = DeviceRun(store=self.store, job_id=job.id, plan=plans[name],
                             device=inventory[name], connector=self.connector, images=self.images,
                             buffer=buffer, events=self.events, retry=self.options.retry,
-                            actor=self.actor, lease_lost=lambda n=name: self._lease_lost(n),
+                            actor=self.actor, lease_lost=functools.partial(self._lease_lost, name),
                             probe_timeout=self.options.probe_timeout)
             running[asyncio.create_task(run.run(), name=f"device:{name}")] = name
             started += 1

@@ -23,6 +23,7 @@ from reconciler.core.model import DesiredState, ResolvedDevice, Settings
 from reconciler.core.observed import Snapshot
 from reconciler.core.plan.fingerprint import check_fresh, planned, saved_plan
 from reconciler.core.plan.model import SavedPlan
+from reconciler.discovery import Progress
 from reconciler.drivers.base import DriverOptions
 from reconciler.errors import PermanentError
 from reconciler.executor.connect import ClientFactory, Connector
@@ -79,7 +80,7 @@ class Session:
     # ------------------------------------------------------------ planning
 
     async def discover(self, desired: DesiredState, names: Iterable[str] | None = None,
-                       *, progress=None) -> Snapshot:  # type: ignore[no-untyped-def]
+                       *, progress: Progress | None = None) -> Snapshot:
         from reconciler.planning import inventory_devices
 
         return await self.connector.discover(inventory_devices(desired, names),
@@ -87,7 +88,7 @@ class Session:
 
     async def plan(self, desired: DesiredState, names: Iterable[str] | None = None, *,
                    findings: Sequence[Finding] = (), snapshot: Snapshot | None = None,
-                   progress=None  # type: ignore[no-untyped-def]
+                   progress: Progress | None = None
                    ) -> tuple[SavedPlan, dict[str, ResolvedDevice]]:
         """Discover (unless given a snapshot) and plan `names` (default: every device)."""
         from reconciler.planning import image_status, make_plan
