@@ -4,6 +4,7 @@ The job record in the state store is the durable account; these events are for w
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from reconciler.core.model import DeviceState
@@ -54,9 +55,10 @@ class Fanout(Events):
             try:
                 getattr(x, name)(*args)
             except Exception as e:  # noqa: BLE001 - see the class docstring
-                get_logger(component="executor").warning(
-                    "progress_listener_dropped", listener=type(x).__name__, error=repr(e))
                 self.listeners.remove(x)
+                with contextlib.suppress(Exception):  # the log may share the broken stream
+                    get_logger(component="executor").warning(
+                        "progress_listener_dropped", listener=type(x).__name__, error=repr(e))
 
     def job_started(self, job_id: int, name: str, devices: Sequence[str], slots: int) -> None:
         self._each("job_started", job_id, name, devices, slots)
