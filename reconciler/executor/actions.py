@@ -23,9 +23,10 @@ from reconciler.render.describe import describe_step
 A = StepAction
 
 # Steps that are safe to send again after a temporary error: they check before they change, or
-# change nothing. A reload, the wait after it and an agent installation are not: a second
-# reload could hit a unit that is already booting the new image.
-RETRYABLE = frozenset(StepAction) - {A.RELOAD, A.WAIT_READY, A.AGENT_INSTALL}
+# change nothing. A reload and the wait after it are not: a second reload could hit a unit that
+# is already booting the new image. An agent installation is: the agent reports a failed
+# install (FTP 4yz, Winsock codes: the appendix's transient class) and keeps its old version.
+RETRYABLE = frozenset(StepAction) - {A.RELOAD, A.WAIT_READY}
 # After one of these the unit may be down or running something new: a failure later on needs a
 # look at the device before its state is decided.
 DISRUPTIVE = frozenset({A.RELOAD, A.SWITCH_ACTIVE, A.HANDOFF_CONTROL, A.SET_FAILOVER_GROUPS,

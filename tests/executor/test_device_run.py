@@ -270,6 +270,16 @@ async def test_on_error_stop_starts_no_new_device_after_a_failure(lab: Lab) -> N
     assert lab.events.starts() == ["ep-lnx-001"]
 
 
+async def test_agent_install_with_a_transient_failure_is_installed_again(lab: Lab) -> None:
+    lab.fleet.add_fault("ep-win-001", {"kind": "install-fails", "code": "wsa-10060", "times": 1})
+    result, _ = await lab.apply(["ep-win-001"])
+    assert result.ok, result.outcomes
+    retries = [x for k, x in lab.events.log if k == "retry"]
+    assert [(r[1], r[2]) for r in retries] == [("agent-install", 2)]
+    assert "WSAETIMEDOUT 10060" in retries[0][3]
+    assert lab.sim("ep-win-001")["version"] == "7.3.2.1006"
+
+
 def test_every_step_action_has_a_handler() -> None:
     from reconciler.executor import HANDLERS
 
