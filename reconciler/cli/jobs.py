@@ -184,7 +184,7 @@ def show(job_ref: str, device: str | None, with_transcript: bool, fmt: str, root
                                       "kind": str(e.kind), "text": e.text} for e in transcript]
             click.echo(json.dumps(doc, indent=2))
             return
-        _print_job(out, store, job)
+        _print_job(out, store, job, device)
         if history:
             out.print("\n[bold]history[/bold]")
             for h in history:
@@ -212,7 +212,7 @@ def show(job_ref: str, device: str | None, with_transcript: bool, fmt: str, root
                     out.print(f"  {' ' * 12} {who}   {line}", markup=False, highlight=False)
 
 
-def _print_job(out: Console, store: Store, job: Job) -> None:
+def _print_job(out: Console, store: Store, job: Job, device: str | None) -> None:
     p = job.properties
     extra = p.extra
     out.print(f"[bold]job {job.id} {job.name}[/bold]: {_status(job.status)}")
@@ -242,7 +242,7 @@ def _print_job(out: Console, store: Store, job: Job) -> None:
         out.print(f"  abort requested by {job.abort_requested_by} at "
                   f"{_when(job.abort_requested_at)}", markup=False)
     out.print(f"  summary: {runs.summary_line(job)}")
-    out.print(runs.job_table(store, job))
+    out.print(runs.job_table(store, job, device=device))
 
 
 # ---------------------------------------------------------------------------- abort / purge

@@ -183,14 +183,14 @@ async def run_job(session: Session, job: Job, desired: DesiredState, out: Consol
             loop.remove_signal_handler(sig)
 
 
-def job_table(store: Store, job: Job, *, brief: bool = False) -> Table:
+def job_table(store: Store, job: Job, *, brief: bool = False, device: str | None = None) -> Table:
     """Per device: status, old -> new image per type, device state and what to know (`brief`:
     notes cut to one line; `jobs show` has them whole)."""
     t = Table(title=f"job {job.id} {job.name}: {job.status}", title_justify="left",
               show_edge=False, pad_edge=False)
     for col in ("device", "status", "type", "old image", "new image", "device state", "note"):
         t.add_column(col, overflow="fold")
-    devices = store.job_devices(job.id)
+    devices = [d for d in store.job_devices(job.id) if device is None or d.device == device]
     states = store.device_states([d.device for d in devices])
     for d in devices:
         state = states[d.device]

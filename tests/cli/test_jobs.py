@@ -73,6 +73,9 @@ def test_list_and_show(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(out)
     assert [d["device"] for d in doc["devices"]] == ["ep-win-001"]
     assert doc["summary"]["succeeded"] == 2 and doc["ticket_id"] == "CHG-9"
+    code, out, _ = run(capsys, "jobs", "show", str(job), "--state", str(db), "--device",
+                       "ep-win-001")
+    assert "ep-win-001" in out and "fw-branch-01" not in out
     code, _, err = run(capsys, "jobs", "show", str(job), "--state", str(db), "--device", "nope")
     assert code == 1 and "not part of job" in err
 
