@@ -26,6 +26,8 @@ from reconciler.errors import ConfigError
 
 @click.command("apply")
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--plan", "plan_option", type=click.Path(dir_okay=False, path_type=Path),
+              help="Same as the PLAN argument.")
 @click.option("--auto-approve", is_flag=True,
               help="Without PLAN: plan and run without asking (the plan is printed first).")
 @click.option("--device", "devices", multiple=True, metavar="NAME",
@@ -40,11 +42,15 @@ from reconciler.errors import ConfigError
 @click.option("--submit", is_flag=True, help="With --require-approval: submit the job at once.")
 @runs.job_options
 @runs.store_options
-def command(plan_file: Path | None, auto_approve: bool, devices: tuple[str, ...],
+def command(plan_file: Path | None, plan_option: Path | None, auto_approve: bool,
+            devices: tuple[str, ...],
             operation: str | None, backup: bool | None, non_intrusive: bool | None,
             submit: bool, root: Path, images_dir: Path | None, state_url: str | None,
             actor: str | None, **job_kw: Any) -> None:
     """Apply a saved plan, or plan and apply with --auto-approve."""
+    if plan_file is not None and plan_option is not None and plan_file != plan_option:
+        raise ConfigError("give the plan once (PLAN or --plan)", code="USAGE")
+    plan_file = plan_file or plan_option
     overrides = {"--device": devices, "--operation": operation, "--backup": backup,
                  "--non-intrusive": non_intrusive}
     if plan_file is not None:

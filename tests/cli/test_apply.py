@@ -77,6 +77,8 @@ def test_usage_errors_are_one_line(sim: SimRepo) -> None:
     plan = sim.root / "nope.json"
     r = reconciler(sim, "apply", str(plan), "--operation", "copy-only")
     assert r.returncode == 1 and "cannot change a saved plan" in r.stderr
+    r = reconciler(sim, "apply", "--plan", str(plan))
+    assert r.returncode == 1 and "nope.json: FILE_ERROR plan file does not exist" in r.stderr
     assert "Traceback" not in r.stderr
 
 

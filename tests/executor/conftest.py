@@ -77,7 +77,7 @@ class Lab:
     root: Path
     images: Path
     fleet: SimFleet
-    state: Path
+    state: Path | str  # a SQLite file or a postgresql:// URL
     events: Recorder = field(default_factory=Recorder)
 
     def factory(self, tls: TlsSettings, names: Any) -> httpx.AsyncClient:
@@ -135,6 +135,21 @@ class Lab:
 
 @pytest.fixture
 def lab(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
+    yield make_lab(tmp_path, images, monkeypatch, tmp_path / "state.db")
+
+
+@pytest.fixture
+def pg_lab(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str) -> Lab:
+    """The same, with the state store on PostgreSQL (a fresh schema)."""
+    from reconciler.store import open_store
+
+    with open_store(pg_url, migrate=True):
+        pass
+    return make_lab(tmp_path, images, monkeypatch, pg_url)
+
+
+def make_lab(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch,
+             state: Path | str) -> Lab:
     root = example_repo(tmp_path / "repo")
     monkeypatch.setenv("RECONCILER_FW_PASSWORD", PASSWORD)
     monkeypatch.setenv("RECONCILER_AGENT_TOKEN", TOKEN)
@@ -144,7 +159,7 @@ def lab(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     doc, _ = twin_fleet(desired.inventory, desired.images)
     spec = fleet_from_dict({**doc, "timings": TIMINGS}, source="test twin")
     fleet = SimFleet(spec, SimCredentials("admin", PASSWORD, TOKEN), ScaledClock(TIME_SCALE))
-    yield Lab(root, images, fleet, tmp_path / "state.db")
+    return Lab(root, images, fleet, state)
 
 
 @pytest.fixture

@@ -249,3 +249,16 @@ def test_not_before_and_windows_combine() -> None:
     assert s.ready("a", datetime(2026, 1, 10, 1, 30, tzinfo=UTC))
     forced = Schedule({"a": (weekend,)}, None, ignore_windows=True)
     assert forced.ready("a", friday) and forced.earliest("a", friday) == friday
+
+
+async def test_jobs_run_and_recover_on_postgresql_too(pg_lab: Lab) -> None:
+    lab = pg_lab
+    result, _ = await lab.apply(["fw-branch-01", "ep-win-001"])
+    assert result.ok, result.outcomes
+    lab.fleet.add_fault("fw-fpr-01", {"kind": "unreachable-after-reload"})
+    failed, _ = await lab.apply(["fw-fpr-01"])
+    assert failed.outcomes["fw-fpr-01"].state is DeviceState.MAINTENANCE
+    with open_store(lab.state) as store:
+        assert [j.status for j in store.list_jobs()] == [JobStatus.FAILED, JobStatus.DEPLOYED]
+        assert store.get_device_state("fw-fpr-01").state is DeviceState.MAINTENANCE
+        assert store.transcript(result.job.id, "fw-branch-01")
