@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import git
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTHOR = git.Actor("Fleet Dev", "dev@example.com")
+PRS = ROOT / "tests/fixtures/gitops/prs"
 
 
 class FleetRepo:
@@ -58,3 +63,53 @@ class FleetRepo:
 
     def close(self) -> None:
         self.repo.close()
+
+    def apply(self, edits: list[dict[str, Any]]) -> None:
+        """Apply the edits of a PR scenario (tests/fixtures/gitops/prs/README.md)."""
+        for e in edits:
+            rel = e["file"]
+            if e.get("delete"):
+                (self.root / rel).unlink()
+            elif "write" in e:
+                self.write(rel, _margin(e["write"]))
+            elif "append" in e:
+                self.write(rel, self.read(rel) + _margin(e["append"]))
+            elif "regex" in e:
+                text, n = re.subn(e["regex"], e["with"], self.read(rel), count=1)
+                assert n == 1, f"{e['regex']!r} does not match in {rel}"
+                self.write(rel, text)
+            else:
+                self.replace(rel, _margin(e["replace"]), _margin(e["with"]))
+
+
+def _margin(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    if lines and all(ln.startswith("|") for ln in lines):
+        return "".join(ln[1:] for ln in lines)
+    return text
+
+
+@dataclass(frozen=True)
+class PrScenario:
+    name: str
+    data: dict[str, Any]
+
+    @property
+    def expect(self) -> dict[str, Any]:
+        return dict(self.data.get("expect") or {})
+
+    def replay(self, repo: FleetRepo) -> tuple[str, str]:
+        """Commit base_edits on main, then edits on branch `pr`; return (base, head) SHAs."""
+        if self.data.get("base_edits"):
+            repo.apply(self.data["base_edits"])
+            repo.commit(f"{self.name}: base")
+        base = str(repo.repo.head.commit.hexsha)
+        repo.branch("pr")
+        repo.apply(self.data["edits"])
+        head = repo.commit(f"{self.name}: {self.data['description']}")
+        return base, head
+
+
+def pr_scenarios() -> list[PrScenario]:
+    return [PrScenario(p.stem, yaml.safe_load(p.read_text()))
+            for p in sorted(PRS.glob("*.yaml"))]
