@@ -66,7 +66,10 @@ def cli(ctx: click.Context, debug: bool, log_format: str, verbose: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        # without standalone mode click *returns* the code of `ctx.exit(n)` / `Exit(n)`
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:

@@ -9,7 +9,6 @@ devices it affects. Exit 0 when there is no error (warnings are shown but pass u
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,18 +19,9 @@ from reconciler.contract import ExitCode, Severity
 from reconciler.core.findings import Finding
 from reconciler.core.resolve import resolve_fleet
 from reconciler.loader import DirectorySource, YamlLimits, load_desired
-from reconciler.loader.yamlio import DEFAULT_LIMITS
+from reconciler.loader.yamlio import DEFAULT_LIMITS, parse_size
 
 _MAX_DEVICES_SHOWN = 5
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?)?\s*$", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    m = _SIZE.match(text)
-    if not m:
-        raise click.BadParameter(f"{text!r} is not a size such as 33554432, 32MiB or 64M")
-    unit = (m.group(2) or "").lower()[:1]
-    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
 
 
 @dataclass(slots=True)
@@ -104,12 +94,17 @@ def run_validate(repo: Path, limits: YamlLimits = DEFAULT_LIMITS
               show_default=True)
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 @click.option("--max-file-size", default=str(DEFAULT_LIMITS.max_bytes), show_default=True,
+              envvar="RECONCILER_MAX_FILE_SIZE",
               help="Refuse YAML files larger than this (bytes, or 32MiB, 64M, ...).")
 def command(repo: Path, fmt: str, strict: bool, max_file_size: str) -> None:
     """Check the image catalog, fleet policy and inventory; resolve every device's targets."""
     if not repo.is_dir():
         raise click.BadParameter(f"{repo} is not a directory", param_hint="--repo")
-    limits = YamlLimits(max_bytes=parse_size(max_file_size), max_depth=DEFAULT_LIMITS.max_depth,
+    try:
+        max_bytes = parse_size(max_file_size)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--max-file-size") from None
+    limits = YamlLimits(max_bytes=max_bytes, max_depth=DEFAULT_LIMITS.max_depth,
                         max_expanded_nodes=DEFAULT_LIMITS.max_expanded_nodes)
     problems, summary = run_validate(repo, limits)
     failed = summary["errors"] > 0 or (strict and summary["warnings"] > 0)

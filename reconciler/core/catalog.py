@@ -2,12 +2,12 @@
 
 A target reference is an image file name from the catalog or a version. Versions are matched by
 parsed equality (`9.4.1` == `9.4(1)` == `9.4.1.SMP`); an agent target may give only the three
-release parts (`7.3.2`) and then means the newest build of that release. Pure: no I/O.
+release parts (`7.3.2`) and then means the newest build of that release built for the device's
+platform (`newest_build`). Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -16,7 +16,8 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from reconciler.core.model import Image, ImageType
-from reconciler.core.versions import AgentVersion, VersionError, parse_version
+from reconciler.core.names import did_you_mean
+from reconciler.core.versions import AgentVersion, Version, VersionError, parse_version
 
 _AGENT_RELEASE = re.compile(r"^\d{1,9}\.\d{1,9}\.\d{1,9}$")
 _VERSIONISH = re.compile(r"^[\d.()]+[A-Za-z.]*$")
@@ -35,6 +36,7 @@ class Lookup:
     by_name: bool  # the reference was an image file name
     problem: str | None = None  # why nothing matched
     bad_version: bool = False  # the reference looks like a version but does not parse
+    newest_build: bool = False  # an agent release (a.b.c): take the newest build that fits
 
 
 class CatalogIndex:
@@ -69,23 +71,32 @@ class CatalogIndex:
             release = tuple(int(p) for p in ref.strip().split("."))
             builds = self._by_release.get(release, [])
             if builds:
-                newest = max(parse_version(t, i.version).key for i in builds)  # type: ignore[union-attr]
-                return Lookup(tuple(i for i in builds
-                                    if parse_version(t, i.version).key == newest), False)
+                return Lookup(tuple(builds), False, newest_build=True)
             return Lookup((), False, f"the catalog holds no agent image of release {ref}")
         try:
             v = parse_version(t, ref)
         except VersionError:
             if _VERSIONISH.match(ref.strip()):
                 return Lookup((), False, f"{ref!r} is not a valid {t} version", bad_version=True)
-            close = difflib.get_close_matches(ref, list(self.images), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            hint = did_you_mean(ref, self.images)
             return Lookup((), False,
-                          f"{ref!r} is neither an image in the catalog nor a {t} version{hint}")
+                          f"{ref!r} is neither a catalog image nor a valid {t} version{hint}")
         matches = self._by_version.get((t, v.key), [])
         if not matches:
             return Lookup((), False, f"the catalog holds no {t} image of version {v}")
         return Lookup(tuple(matches), False)
+
+
+def newest(images: tuple[Image, ...] | list[Image]) -> list[Image]:
+    """The images with the highest version (all of them when several share it)."""
+    keyed = [(_key(i), i) for i in images]
+    top = max(k for k, _ in keyed)
+    return [i for k, i in keyed if k == top]
+
+
+def _key(image: Image) -> tuple[int, ...]:
+    v: Version = parse_version(image.type, image.version)
+    return v.key
 
 
 def unsafe_image_name(name: str) -> str | None:

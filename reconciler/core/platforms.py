@@ -9,6 +9,7 @@ exists on 5580 and 5585 only, from 9.0(1). Image upgrades need a source of 7.x o
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass
 
@@ -40,6 +41,18 @@ _5555_LIST = ("9.4(1)", "9.3(3)", "9.3(2)", "9.3(1)", "9.2(3)", "9.2(2)4", "9.2(
 _5580_LIST = ("9.1(6)", "9.1(5)", "9.1(4)", "9.1(2)", "9.0(4)", "8.4(6)")
 _FPR_MIN = AsaVersion(9, 13, 1)
 _SOURCE_MIN = AsaVersion(7, 0, 0)
+_ASA5500X = Platform("asa5500x", smp_preferred=True, min_version=_SOURCE_MIN,
+                     listed_versions=_X_LIST)
+_FPR1000 = Platform("fpr1000", min_version=_FPR_MIN, appliance_mode_required=True,
+                    backup_supported=False)
+_FPR2100 = Platform("fpr2100", min_version=_FPR_MIN, appliance_mode_required=True,
+                    backup_supported=False)
+
+# Every platform family an image may list (schemas/images.schema.json enumerates the same).
+FIREWALL_FAMILIES = ("asa5500", "asa5580", "asa5585", "asa5500x", "asa5506x", "asasm", "asav",
+                     "fpr1000", "fpr2100")
+AGENT_PLATFORMS = ("windows", "linux", "macos")
+FAMILIES = FIREWALL_FAMILIES + AGENT_PLATFORMS
 
 # (model glob, platform). Globs are matched case-insensitively against a normalised model name
 # ("ASA5585-SSP-20", "ASA5506-X", "FPR-2110", "ASAv30", ...). First match wins.
@@ -57,25 +70,25 @@ _MODELS: tuple[tuple[str, Platform | Unsupported], ...] = (
                           min_version=_SOURCE_MIN, listed_versions=_5580_LIST)),
     ("ASA5585*", Platform("asa5585", smp_preferred=True, cluster_capable=True,
                           min_version=_SOURCE_MIN, listed_versions=_X_LIST)),
-    ("ASA5555-X*", Platform("asa5500x", smp_preferred=True, min_version=_SOURCE_MIN,
-                            listed_versions=_5555_LIST)),
-    ("ASA55[14][25]-X*", Platform("asa5500x", smp_preferred=True, min_version=_SOURCE_MIN,
-                                  listed_versions=_X_LIST)),
-    ("ASA5525-X*", Platform("asa5500x", smp_preferred=True, min_version=_SOURCE_MIN,
-                            listed_versions=_X_LIST)),
-    ("ASA5506-X*", Platform("asa5506x", min_version=_SOURCE_MIN,
-                            listed_versions=("9.4(1)", "9.3(3)", "9.3(2)"))),
-    ("ASA5506[HW]-X*", Platform("asa5506x", min_version=_SOURCE_MIN, listed_versions=("9.4(1)",))),
-    ("ASA5508-X*", Platform("asa5506x", min_version=_SOURCE_MIN)),
-    ("ASA5516-X*", Platform("asa5506x", min_version=_SOURCE_MIN, listed_versions=("9.4(1)",))),
+    # `show version` prints "ASA5545" where the inventory says "ASA5545-X": -X is optional.
+    ("ASA5555*", Platform("asa5500x", smp_preferred=True, min_version=_SOURCE_MIN,
+                          listed_versions=_5555_LIST)),
+    ("ASA5512*", _ASA5500X),
+    ("ASA5515*", _ASA5500X),
+    ("ASA5525*", _ASA5500X),
+    ("ASA5545*", _ASA5500X),
+    ("ASA5506[HW]*", Platform("asa5506x", min_version=_SOURCE_MIN, listed_versions=("9.4(1)",))),
+    ("ASA5506*", Platform("asa5506x", min_version=_SOURCE_MIN,
+                          listed_versions=("9.4(1)", "9.3(3)", "9.3(2)"))),
+    ("ASA5508*", Platform("asa5506x", min_version=_SOURCE_MIN)),
+    ("ASA5516*", Platform("asa5506x", min_version=_SOURCE_MIN, listed_versions=("9.4(1)",))),
     ("ASA-SM*", Platform("asasm", min_version=_SOURCE_MIN)),
     ("WS-SVC-ASA-SM*", Platform("asasm", min_version=_SOURCE_MIN)),
     ("ASAV*", Platform("asav", min_version=_SOURCE_MIN,
                        listed_versions=("9.3(1)", "9.3(2)", "9.4(1)"))),
-    ("FPR-1[01][1-5]0*", Platform("fpr1000", min_version=_FPR_MIN, appliance_mode_required=True,
-                                  backup_supported=False)),
-    ("FPR-21[1-4]0*", Platform("fpr2100", min_version=_FPR_MIN, appliance_mode_required=True,
-                               backup_supported=False)),
+    # Firepower models the seed lists (appliance mode, ASA 9.13(1)+), and no others
+    *((f"FPR-{m}*", _FPR1000) for m in ("1010", "1120", "1140", "1150")),
+    *((f"FPR-{m}*", _FPR2100) for m in ("2110", "2120", "2130", "2140")),
     ("FPR*", Unsupported("this Firepower model is not supported; Firepower 1000/2000 in appliance "
                          "mode only")),
     ("ISR*", Unsupported("routers are not supported")),
@@ -84,7 +97,7 @@ _MODELS: tuple[tuple[str, Platform | Unsupported], ...] = (
     ("C[0-9][0-9][0-9]*", Unsupported("routers are not supported")),
 )
 
-_AGENT_PLATFORMS = {"windows", "linux", "macos"}
+_AGENT_PLATFORMS = frozenset(AGENT_PLATFORMS)
 
 
 def normalise_model(model: str) -> str:
@@ -95,6 +108,7 @@ def normalise_model(model: str) -> str:
     return s
 
 
+@functools.lru_cache(maxsize=4096)
 def platform_of(model: str) -> Platform | Unsupported:
     """The platform of a device model, or why it is not supported."""
     low = model.strip().lower()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.contract import FindingCode
-from reconciler.core.catalog import CatalogIndex, is_asacx
+from reconciler.core.catalog import CatalogIndex, is_asacx, newest
 from reconciler.core.findings import Finding
 from reconciler.core.model import (
     DesiredState,
@@ -120,6 +120,7 @@ class _Resolver:
         self.profiles: dict[tuple[Any, ...], _Profile] = {}
         self.settings: dict[tuple[Any, ...], Settings] = {}
         self.platforms: dict[str, Platform | Unsupported] = {}
+        self.normalised: dict[str, str] = {}
         self.choices: dict[tuple[Any, ...], tuple[Image | None, list[_Template]]] = {}
 
     # -- per device ------------------------------------------------------------------------
@@ -134,7 +135,9 @@ class _Resolver:
         model = model or dev.model or (dev.platform if dev.driver is DriverKind.AGENT else None)
         mode = mode or dev.mode or (Mode.STANDALONE if dev.driver is DriverKind.ASA else None)
         platform = self._platform(model) if model else None
-        group_idx = tuple(i for i, (m, _) in enumerate(self.matchers) if m(dev, model, mode))
+        norm = self._normalised(model) if model else None
+        group_idx = tuple(i for i, (m, _) in enumerate(self.matchers)
+                          if m(dev, model, norm, mode))
         override = self.desired.devices.get(name)
         key = (dev.driver, platform, group_idx, name if override is not None else None)
         profile = self.profiles.get(key)
@@ -146,6 +149,12 @@ class _Resolver:
                             location=dev.loc if loc is _DEVICE_LOC else loc)
                     for code, msg, loc in profile.problems]
         return ResolvedDevice(name, profile.targets, profile.settings, profile.groups), findings
+
+    def _normalised(self, model: str) -> str:
+        n = self.normalised.get(model)
+        if n is None:
+            n = self.normalised[model] = normalise_model(model)
+        return n
 
     def _platform(self, model: str) -> Platform | Unsupported:
         p = self.platforms.get(model)
@@ -195,6 +204,12 @@ class _Resolver:
                 self._take_groups(t, from_groups, driver, platform, targets, problems)
             elif t in dplan.choices:
                 self._take(t, dplan.choices[t], driver, platform, targets, problems)
+        unknown = [msg for code, msg, _ in problems if code is FindingCode.MODEL_UNKNOWN]
+        if unknown:  # one finding per device, not one per target
+            problems = [p for p in problems if p[0] is not FindingCode.MODEL_UNKNOWN]
+            problems.append((FindingCode.MODEL_UNKNOWN,
+                             "the model is not known, so no build can be chosen yet for "
+                             + ", ".join(unknown), _DEVICE_LOC))
         return _Profile(targets, settings, names, problems)
 
     def _take(self, t: ImageType, choice: _Choice, driver: DriverKind,
@@ -256,9 +271,8 @@ class _Resolver:
         if platform is None:
             if found.by_name:
                 return found.images[0], []
-            return None, [(FindingCode.MODEL_UNKNOWN,
-                           f"{c.origin} targets {t} {c.ref}; the build cannot be chosen until "
-                           "the device's model is known", _DEVICE_LOC)]
+            return None, [(FindingCode.MODEL_UNKNOWN, f"{t} {c.ref} from {c.origin}",
+                           _DEVICE_LOC)]
         family = platform.family
         fits = [i for i in found.images if family in i.platforms]
         if not fits:
@@ -268,6 +282,8 @@ class _Resolver:
             return None, [(FindingCode.NO_COMPATIBLE_IMAGE,
                            f"{c.origin}: {what} (builds exist for: {', '.join(built_for)})",
                            c.loc)]
+        if found.newest_build:
+            fits = newest(fits)
         smp_matters = t is ImageType.ASA and platform.smp_preferred
         if smp_matters:
             rank: Callable[[Image], int] = lambda i: {True: 0, None: 1, False: 2}[i.smp]
@@ -357,7 +373,8 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
 
 
-def _matcher(m: Match) -> Callable[[InventoryDevice, str | None, Mode | None], bool]:
+def _matcher(m: Match) -> Callable[[InventoryDevice, str | None, str | None, Mode | None],
+                                   bool]:
     """Compile a group's `match`: every given criterion must hold."""
     model_re = _glob(m.model) if m.model else None
     site_re = _glob(m.site) if m.site else None
@@ -365,7 +382,8 @@ def _matcher(m: Match) -> Callable[[InventoryDevice, str | None, Mode | None], b
     tags = frozenset(m.tags)
     mode = m.mode
 
-    def matches(dev: InventoryDevice, model: str | None, dev_mode: Mode | None) -> bool:
+    def matches(dev: InventoryDevice, model: str | None, norm: str | None,
+                dev_mode: Mode | None) -> bool:
         if tags and not tags.issubset(dev.tags):
             return False
         if mode is not None and dev_mode is not mode:
@@ -373,7 +391,7 @@ def _matcher(m: Match) -> Callable[[InventoryDevice, str | None, Mode | None], b
         if site_re is not None and (dev.site is None or not site_re.match(dev.site)):
             return False
         if model_re is not None and (model is None or not (
-                model_re.match(model) or model_re.match(normalise_model(model)))):
+                model_re.match(model) or (norm is not None and model_re.match(norm)))):
             return False
         if name_res and not any(r.match(dev.name) for r in name_res):
             return False

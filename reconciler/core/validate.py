@@ -9,13 +9,13 @@ particular device so the planner can block exactly those devices.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from reconciler.contract import FindingCode
 from reconciler.core.catalog import CatalogIndex, is_asacx, unsafe_image_name, unsafe_source
 from reconciler.core.findings import Finding
 from reconciler.core.model import DesiredState, Group, ImageType, PolicyEntry
+from reconciler.core.names import did_you_mean
 from reconciler.core.versions import VersionError, parse_version
 
 _AGENT_FAMILIES = frozenset({"windows", "linux", "macos"})
@@ -30,8 +30,7 @@ def validate_desired(desired: DesiredState) -> list[Finding]:
         out.extend(_entry(desired, catalog, entry))
     for name, entry in desired.devices.items():
         if name not in desired.inventory:
-            close = difflib.get_close_matches(name, list(desired.inventory), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            hint = did_you_mean(name, desired.inventory)
             out.append(Finding(FindingCode.UNKNOWN_DEVICE,
                                f"override for device {name!r}, which is not in the inventory"
                                f"{hint}", location=entry.loc))
@@ -79,8 +78,7 @@ def _bundles(desired: DesiredState) -> Iterable[Finding]:
         for name in b.images:
             img = desired.images.get(name)
             if img is None:
-                close = difflib.get_close_matches(name, list(desired.images), n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
+                hint = did_you_mean(name, desired.images)
                 yield Finding(FindingCode.UNKNOWN_IMAGE,
                               f"bundle {b.name} lists {name}, which is not in the catalog{hint}",
                               location=b.loc)
@@ -100,8 +98,7 @@ def _entry(desired: DesiredState, catalog: CatalogIndex, entry: PolicyEntry
     who = (f"group:{entry.name}" if isinstance(entry, Group)
            else "defaults" if entry.name == "defaults" else f"device:{entry.name}")
     if entry.bundle is not None and entry.bundle not in desired.bundles:
-        close = difflib.get_close_matches(entry.bundle, list(desired.bundles), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        hint = did_you_mean(entry.bundle, desired.bundles)
         yield Finding(FindingCode.UNKNOWN_BUNDLE,
                       f"{who} uses bundle {entry.bundle!r}, which is not defined{hint}",
                       location=entry.loc)

@@ -20,10 +20,14 @@ class VersionError(PermanentError):
     code = "BAD_VERSION"
 
 
-_ASA_PAREN = re.compile(r"^(\d{1,3})\.(\d{1,3})\((\d{1,3})(?:\.(\d{1,4}))?\)(\d{1,4})?$")
-_ASA_DOTTED = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\.(\d{1,4}))?((?:\.[A-Za-z]{1,8})*)$")
-_DOTTED = re.compile(r"^\d{1,9}(?:\.\d{1,9}){0,3}$")
-_AGENT = re.compile(r"^\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}$")
+# re.ASCII: \d would otherwise accept other scripts' digits ("٩.١(٥)", full-width "５"), which
+# int() happily converts, so a look-alike string would silently equal a real version.
+_ASA_PAREN = re.compile(
+    r"^(\d{1,3})\.(\d{1,3})\((\d{1,3})(?:\.(\d{1,4}))?\)(\d{1,4})?\Z", re.ASCII)
+_ASA_DOTTED = re.compile(
+    r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\.(\d{1,4}))?((?:\.[A-Za-z]{1,8})*)\Z", re.ASCII)
+_DOTTED = re.compile(r"^\d{1,9}(?:\.\d{1,9}){0,3}\Z", re.ASCII)
+_AGENT = re.compile(r"^\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}\Z", re.ASCII)
 
 
 @functools.total_ordering

@@ -67,7 +67,13 @@ class DocumentReader:
         out = Document(path, data)
         for err in compiled(schema).errors(data):
             self.findings.append(schema_finding(path, data, err))
-            out.broken.add(err.path[:2] if len(err.path) >= 2 else err.path[:1])
+            if (len(err.path) >= 2 and err.path[-2] == "credentials"
+                    and err.path[-1] in _CREDENTIAL_FIELDS
+                    and err.keyword != "additionalProperties"):
+                continue  # a literal secret is reported; the entry is still usable (no ref)
+            # a bad list entry drops that entry; anything else drops the whole top-level key
+            entry = len(err.path) >= 2 and isinstance(err.path[1], int)
+            out.broken.add(err.path[:2] if entry else err.path[:1])
         return out
 
     def _read_bytes(self, path: str) -> bytes | None:

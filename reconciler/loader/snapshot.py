@@ -39,7 +39,7 @@ def load_snapshot(path: str | os.PathLike[str], *, max_bytes: int = MAX_SNAPSHOT
                           location=Location(str(p))) from None
     with gc_paused():
         try:
-            data = json.loads(raw)
+            data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise ConfigError("snapshot is not UTF-8 JSON", code="SCHEMA",
                               location=Location(str(p))) from None

@@ -16,6 +16,8 @@ Scalars resolve exactly as with `yaml.SafeLoader` (YAML 1.1: `on` is a bool, `01
 from __future__ import annotations
 
 import gc
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +38,7 @@ from reconciler.contract import FindingCode
 from reconciler.core.findings import Finding
 from reconciler.errors import Location
 
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAP_TAG = "tag:yaml.org,2002:map"
 SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -47,18 +49,40 @@ _ALLOWED_SCALAR_TAGS = frozenset(
 )
 
 
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?)?\s*$", re.IGNORECASE)
+MAX_FILE_SIZE_ENV = "RECONCILER_MAX_FILE_SIZE"
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "33554432", "32MiB", "64M", "512k". Raises ValueError on anything else."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a size such as 33554432, 32MiB or 64M")
+    unit = (m.group(2) or "").lower()[:1]
+    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
+
+
+def _default_max_bytes() -> int:
+    text = os.environ.get(MAX_FILE_SIZE_ENV)
+    try:
+        return parse_size(text) if text else 32 * 1024 * 1024
+    except ValueError:
+        return 32 * 1024 * 1024  # a bad value must not make every command fail to start
+
+
 @dataclass(frozen=True, slots=True)
 class YamlLimits:
-    """Safety limits for one file. The defaults leave room for a 100,000-device inventory."""
+    """Safety limits for one file. The defaults leave room for a 100,000-device inventory;
+    the size limit can be changed with RECONCILER_MAX_FILE_SIZE or `validate --max-file-size`."""
 
-    max_bytes: int = 32 * 1024 * 1024
+    max_bytes: int = field(default_factory=_default_max_bytes)
     max_depth: int = 64
     # Alias expansion: aliases may add at most this many nodes to the document, unless the
     # file itself is large enough that the expansion stays below 10x its own size.
     max_expanded_nodes: int = 200_000
 
 
-DEFAULT_LIMITS = YamlLimits()
+DEFAULT_LIMITS = YamlLimits()  # read once at import
 
 
 class LineDict(dict):  # type: ignore[type-arg]
@@ -95,7 +119,8 @@ class _Limit(Exception):
         self.line = line
 
 
-_NOKEY = object()
+_NOKEY = object()  # in a mapping, waiting for a key
+_SEQ = object()  # in a sequence (a mapping key may itself be None: `? : x`)
 
 
 @contextmanager
@@ -110,7 +135,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _resolve_scalar(loader: Any, ev: ScalarEvent) -> Any:
+def _resolve_scalar(loader: Any, ev: Any) -> Any:
     value = ev.value
     tag = ev.tag
     if tag is not None and tag != "!":
@@ -126,8 +151,10 @@ def _resolve_scalar(loader: Any, ev: ScalarEvent) -> Any:
     return _plain_scalar(loader, value, ev)
 
 
-def _plain_scalar(loader: Any, value: str, ev: ScalarEvent) -> Any:
-    if value[0] not in _FIRST_CHARS:
+def _plain_scalar(loader: Any, value: str, ev: Any) -> Any:
+    first = value[0]
+    if first not in _FIRST_CHARS or (first.isalpha() and len(value) > 5):
+        # YAML 1.1 words (true, False, null, yes, off, ...) have at most 5 letters
         return value
     tag = loader.resolve(yaml.ScalarNode, value, (True, False))
     if tag == STR_TAG:
@@ -174,7 +201,11 @@ def parse_yaml(text: bytes | str, path: str, limits: YamlLimits = DEFAULT_LIMITS
             mark = e.problem_mark or e.context_mark
             what = e.problem or e.context or "invalid YAML"
             if e.context and e.problem:
-                what = f"{e.problem} ({e.context})"
+                started = e.context_mark
+                at = (f" started at line {started.line + 1}"
+                      if started is not None and mark is not None and started.line != mark.line
+                      else "")
+                what = f"{e.problem} ({e.context}{at})"
             doc.findings.append(Finding(FindingCode.YAML_SYNTAX, what,
                                         location=Location(path, mark.line + 1 if mark else None)))
         except yaml.YAMLError as e:  # reader errors: bad encoding, control characters
@@ -254,7 +285,7 @@ def _build_events(loader: Any, path: str, limits: YamlLimits,
                 key = _NOKEY
             else:
                 cur = []
-                key = None
+                key = _SEQ
             merges = None
             anchor_here = ev.anchor
             start_count = nodes
@@ -293,7 +324,7 @@ def _build_events(loader: Any, path: str, limits: YamlLimits,
         if cur is None:
             root = value
             have_root = True
-        elif key is None:  # in a sequence
+        elif key is _SEQ:
             cur.append(value)
         elif key is _NOKEY:
             if value is _MERGE:
