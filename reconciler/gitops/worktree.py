@@ -28,6 +28,7 @@ class WorkingTreeState(NamedTuple):
     commit: str | None  # HEAD, None outside git or before the first commit
     dirty: bool  # the files the loader reads differ from HEAD's
     changed: tuple[str, ...] = ()  # those files (relative to the root): edited, new or deleted
+    subdir: str = ""  # where the root sits inside the repository's working tree
 
 
 def working_tree_state(root: str | os.PathLike[str]) -> WorkingTreeState:
@@ -40,17 +41,18 @@ def working_tree_state(root: str | os.PathLike[str]) -> WorkingTreeState:
             return WorkingTreeState(None, False)
         disk = DirectorySource(root)
         on_disk = {p for pat in LOADED_PATTERNS for p in disk.list(pat)}
+        subdir = subdir_of(repo, root)
         try:
             head = repo.head.commit.hexsha
         except ValueError:  # unborn branch: nothing committed yet
-            return WorkingTreeState(None, bool(on_disk), tuple(sorted(on_disk)))
-        with GitTreeSource(repo, head, subdir=subdir_of(repo, root)) as tree:
+            return WorkingTreeState(None, bool(on_disk), tuple(sorted(on_disk)), subdir)
+        with GitTreeSource(repo, head, subdir=subdir or None) as tree:
             committed = {p for pat in LOADED_PATTERNS for p in tree.list(pat)}
             changed = on_disk ^ committed
             for path in on_disk & committed:
                 if not _same(disk, tree, path):
                     changed.add(path)
-    return WorkingTreeState(head, bool(changed), tuple(sorted(changed)))
+    return WorkingTreeState(head, bool(changed), tuple(sorted(changed)), subdir)
 
 
 def _same(disk: DirectorySource, tree: GitTreeSource, path: str) -> bool:

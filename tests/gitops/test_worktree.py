@@ -11,8 +11,8 @@ from tests.gitops.repos import FleetRepo
 
 def test_clean_checkout(fleet_repo: FleetRepo) -> None:
     state = working_tree_state(fleet_repo.path)
-    assert state == (fleet_repo.repo.head.commit.hexsha, False, ())
-    commit, dirty, _ = state  # the (commit, dirty) shape plans record
+    assert state == (fleet_repo.repo.head.commit.hexsha, False, (), "")
+    commit, dirty = state[:2]  # the (commit, dirty) that plans record
     assert commit and not dirty
 
 
@@ -34,13 +34,14 @@ def test_edited_new_deleted_and_staged(fleet_repo: FleetRepo) -> None:
     assert state.changed == ("desired/devices.yaml", "desired/fleet.yaml", "desired/new.yml",
                              "inventory/devices.yaml")
     fleet_repo.commit("all of it")
-    assert working_tree_state(fleet_repo.path) == (fleet_repo.repo.head.commit.hexsha, False, ())
+    assert working_tree_state(fleet_repo.path) == (fleet_repo.repo.head.commit.hexsha, False, (), "")
 
 
 def test_subdirectory_root(tmp_path: Path) -> None:
     repo = FleetRepo(tmp_path / "mono", subdir="fleet")
     repo.seed_example()
     assert working_tree_state(repo.root).dirty is False
+    assert working_tree_state(repo.root).subdir == "fleet"
     repo.write("desired/extra.yaml", "{}\n")
     assert working_tree_state(repo.root).changed == ("desired/extra.yaml",)
     repo.close()
@@ -52,9 +53,9 @@ def test_mode_only_change_is_not_dirty(fleet_repo: FleetRepo) -> None:
 
 
 def test_outside_git_and_before_first_commit(tmp_path: Path) -> None:
-    assert working_tree_state(tmp_path) == (None, False, ())
+    assert working_tree_state(tmp_path)[:3] == (None, False, ())
     repo = FleetRepo(tmp_path / "new")
     repo.write("desired/images.yaml", "images: []\n")
     state = working_tree_state(repo.path)
-    assert state == (None, True, ("desired/images.yaml",))
+    assert state == (None, True, ("desired/images.yaml",), "")
     repo.close()
