@@ -227,6 +227,7 @@ class GitTreeSource:
             shown = os.fspath(repo)
             found_subdir = subdir_of(self.repo, repo) if Path(repo).is_dir() else ""
         self.repo_label = str(shown)
+        self.mirror = mirror  # a cached mirror of a URL: its branches are origin's
         try:
             self.commit = resolve_ref(self.repo, ref, self.repo_label, mirror=mirror)
             self._commit = self.repo.commit(self.commit)
