@@ -41,7 +41,7 @@ def in_github_actions(env: Mapping[str, str] | None = None) -> bool:
     return (env if env is not None else os.environ).get("GITHUB_ACTIONS") == "true"
 
 
-def annotation(problem: Problem, *, prefix: str = "",
+def annotate_problem(problem: Problem, *, prefix: str = "",
                device_locations: Mapping[str, Location] | None = None) -> str:
     """One workflow command for one (merged) problem. `prefix` is where the desired-state root
     sits in the repository, since GitHub wants paths from the repository's top."""
@@ -64,11 +64,11 @@ def annotation(problem: Problem, *, prefix: str = "",
                             line=loc.line if loc is not None else None, title=str(f.code))
 
 
-def annotations(findings: Iterable[Finding], *, prefix: str = "", include_info: bool = False,
+def annotate(findings: Iterable[Finding], *, prefix: str = "", include_info: bool = False,
                 device_locations: Mapping[str, Location] | None = None) -> list[str]:
     """Workflow commands for `findings`, errors first, one per problem (a problem several
     devices share is one annotation naming them)."""
     problems = [p for p in collect(list(findings))
                 if include_info or p.finding.severity is not Severity.INFO]
     problems.sort(key=lambda p: p.finding.severity is not Severity.ERROR)  # stable: keeps lines
-    return [annotation(p, prefix=prefix, device_locations=device_locations) for p in problems]
+    return [annotate_problem(p, prefix=prefix, device_locations=device_locations) for p in problems]

@@ -25,9 +25,9 @@ _MAX_ROWS = 100  # per list section; the JSON plan has everything
 def render_pr_markdown(pr: PrPlan, *, link_base: str | None = None,
                        max_chars: int = MAX_CHARS) -> str:
     """`link_base` (".../owner/repo/blob/<sha>/") turns file:line into links."""
-    head = [MARKER, f"## reconciler: plan for this pull request", "",
-            f"<sub>base `{pr.base[:12]}` (merge base of `{_cell(pr.base_ref)}`) → head "
-            f"`{pr.head[:12]}`</sub>", ""]
+    head = [MARKER, "## reconciler: plan for this pull request", "",
+            (f"<sub>base `{pr.base[:12]}` (merge base of `{_cell(pr.base_ref)}`) → head "
+             f"`{pr.head[:12]}`</sub>"), ""]
     head.append(_verdict(pr))
     head.append("")
     for note in (pr.changes.base_incomplete, pr.changes.head_incomplete):
@@ -39,8 +39,8 @@ def render_pr_markdown(pr: PrPlan, *, link_base: str | None = None,
     problems.sort(key=lambda p: p.finding.severity is not Severity.ERROR)
     if problems:
         n_err = sum(1 for p in problems if p.finding.severity is Severity.ERROR)
-        head += [f"### Validation problems ({n_err} error{'s' * (n_err != 1)}, "
-                 f"{len(problems) - n_err} warning{'s' * (len(problems) - n_err != 1)})", ""]
+        head += [(f"### Validation problems ({n_err} error{'s' * (n_err != 1)}, "
+                  f"{len(problems) - n_err} warning{'s' * (len(problems) - n_err != 1)})"), ""]
         head += [_problem(p, pr.prefix, link_base) for p in problems[:_MAX_ROWS]]
         head += _more(len(problems)) + [""]
 
@@ -53,8 +53,8 @@ def render_pr_markdown(pr: PrPlan, *, link_base: str | None = None,
     tail: list[str] = []
     if pr.drifting:
         tail += [f"### Already drifting, not changed by this PR ({len(pr.drifting)})", "",
-                 "<details><summary>These devices differ from the desired state already; "
-                 "applying the merged state would change them too.</summary>", "",
+                 ("<details><summary>These devices differ from the desired state already; "
+                  "applying the merged state would change them too.</summary>"), "",
                  "| Device | Changes | Status |", "|---|---|---|"]
         tail += [_drift_row(d) for d in pr.drifting[:_MAX_ROWS]]
         tail += _more(len(pr.drifting)) + ["", "</details>", ""]
@@ -64,8 +64,8 @@ def render_pr_markdown(pr: PrPlan, *, link_base: str | None = None,
                  f"{names} — no longer managed; their images are left as they are.", ""]
     if pr.changes.unplanned:
         tail += [f"### Other changes, nothing to re-plan ({len(pr.changes.unplanned)})", "",
-                 "<details><summary>Job settings, connection details or group membership "
-                 "changed; the steps stay the same.</summary>", "",
+                 ("<details><summary>Job settings, connection details or group membership "
+                  "changed; the steps stay the same.</summary>"), "",
                  "| Device | Change |", "|---|---|"]
         tail += [_change_row(c) for c in pr.changes.unplanned[:_MAX_ROWS]]
         tail += _more(len(pr.changes.unplanned)) + ["", "</details>", ""]
@@ -94,9 +94,9 @@ def _plan_section(pr: PrPlan, budget: int) -> list[str]:
     if pr.plan is None:
         if pr.fatal or not pr.changes.planned:
             return []
-        return ["_No observed state was given (`--inventory` or `--discover`), so the steps "
-                "and the device checks (disk space, failover state, ...) are not planned; the "
-                "table above is what the policy now asks for._", ""]
+        return [("_No observed state was given (`--inventory` or `--discover`), so the steps "
+                 "and the device checks (disk space, failover state, ...) are not planned; the "
+                 "table above is what the policy now asks for._"), ""]
     if not pr.plan.devices and not pr.plan.fleet_findings:
         return ["_The devices this PR changes already run what it asks for._", ""]
     text = render_markdown(pr.plan, max_chars=max(budget, 2_000))
@@ -137,4 +137,4 @@ def _drift_row(d: DevicePlan) -> str:
 
 
 def _more(n: int) -> list[str]:
-    return [f"", f"_… and {n - _MAX_ROWS} more (see `--format json`)._"] if n > _MAX_ROWS else []
+    return ["", f"_… and {n - _MAX_ROWS} more (see `--format json`)._"] if n > _MAX_ROWS else []

@@ -23,7 +23,7 @@ from reconciler.core.observed import Snapshot
 from reconciler.core.plan import DevicePlan, Plan, plan_fleet
 from reconciler.core.plan.planner import observed_models
 from reconciler.errors import ConfigError, Location
-from reconciler.gitops.annotations import annotations
+from reconciler.gitops.annotations import annotate
 from reconciler.gitops.changes import ChangeSet, Resolution, compare
 from reconciler.gitops.source import GitTreeSource, MirrorCache, resolve_ref
 from reconciler.loader import load_desired
@@ -77,7 +77,7 @@ class PrPlan:
         if self.plan is not None:
             found += [f for d in self.plan.devices for f in d.findings
                       if f.severity is not Severity.INFO]
-        return annotations(found, prefix=self.prefix, device_locations=self.device_locations)
+        return annotate(found, prefix=self.prefix, device_locations=self.device_locations)
 
     def to_dict(self) -> dict[str, Any]:
         """The `pr` section of the JSON plan."""

@@ -91,7 +91,7 @@ def verify_commit(repo: git.Repo, commit: str, *,
                   allowed_signers: str | os.PathLike[str] | None = None,
                   allowed_keys: Iterable[str] = (),
                   gnupg_home: str | os.PathLike[str] | None = None) -> SignatureStatus:
-    sha = resolve_ref(repo, commit, repo.working_tree_dir or repo.git_dir)
+    sha = resolve_ref(repo, commit, str(repo.working_tree_dir or repo.git_dir))
     config: list[str] = []
     if allowed_signers is not None:
         if not os.path.isfile(allowed_signers):

@@ -23,7 +23,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
 import git
@@ -278,10 +278,10 @@ class GitTreeSource:
         if self._owned:
             self.repo.close()
 
-    def __enter__(self) -> GitTreeSource:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ from reconciler.contract import FindingCode
 from reconciler.core.findings import Finding
 from reconciler.errors import Location
 from reconciler.gitops.annotations import (
-    annotations,
+    annotate,
     escape_data,
     escape_property,
     in_github_actions,
@@ -66,7 +66,7 @@ def test_findings_to_annotations() -> None:
                 location=Location("desired/devices.yaml", 19)),
         Finding(FindingCode.HA_HOPS, "through 9.2(3)", device="fw-1"),
     ]
-    lines = annotations(findings, prefix="network/fleet")
+    lines = annotate(findings, prefix="network/fleet")
     parsed = [_parse(x) for x in lines]
     assert [(c, p.get("title")) for c, p, _ in parsed] == [
         ("error", "YAML_SYNTAX"), ("error", "CONFLICTING_TARGETS"), ("warning", "RAM_LOW")]
@@ -75,16 +75,16 @@ def test_findings_to_annotations() -> None:
     assert data.startswith(conflict + " [devices: fw-1, fw-2]\nFix: make the groups'")
     assert "(unit fw-1/b)" in parsed[2][2]
     assert parsed[0][1]["file"] == "network/fleet/desired/devices.yaml"
-    info = annotations(findings, include_info=True)
+    info = annotate(findings, include_info=True)
     assert any(x.startswith("::notice title=HA_HOPS::") for x in info)
 
 
 def test_device_findings_point_at_the_inventory_entry() -> None:
     f = Finding(FindingCode.DISK_SPACE, "disk0 on fw-1/b: need 100, free 10", device="fw-1",
                 member="fw-1/b")
-    (line,) = annotations([f], device_locations={"fw-1": Location("inventory/devices.yaml", 12)})
+    (line,) = annotate([f], device_locations={"fw-1": Location("inventory/devices.yaml", 12)})
     assert line.startswith("::error file=inventory/devices.yaml,line=12,title=DISK_SPACE::")
-    (bare,) = annotations([f])
+    (bare,) = annotate([f])
     assert bare.startswith("::error title=DISK_SPACE::")
 
 
