@@ -29,3 +29,15 @@ def synthetic_sha256(name: str, size: int) -> str:
     for chunk in synthetic_chunks(name, size):
         h.update(chunk)
     return h.hexdigest()
+
+
+def synthetic_range(name: str, size: int, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+    """Yield bytes [offset, offset+length) of the file, generating only the chunks that overlap."""
+    end = size if length is None else min(size, offset + length)
+    index, pos = offset // CHUNK, (offset // CHUNK) * CHUNK
+    while pos < end:
+        n = min(CHUNK, size - pos)
+        chunk = hashlib.shake_256(f"{name}:{index}".encode()).digest(n)
+        yield chunk[max(0, offset - pos): min(n, end - pos)]
+        pos += n
+        index += 1
