@@ -83,7 +83,7 @@ def _verdict(pr: PrPlan) -> str:
         what = "This PR changes no device's images or steps. ✅"
     else:
         what = f"This PR changes **{n} device{'s' * (n != 1)}**"
-        blocked = [d for d in pr.plan.devices if d.blocked] if pr.plan is not None else []
+        blocked = [d for d in pr.plan.devices if d.blocked] if pr.planned else []
         what += f", **{len(blocked)} blocked** ⛔." if blocked else "."
     if pr.drifting:
         what += f" {len(pr.drifting)} other device(s) drift already (listed at the end)."
@@ -91,7 +91,7 @@ def _verdict(pr: PrPlan) -> str:
 
 
 def _plan_section(pr: PrPlan, budget: int) -> list[str]:
-    if pr.plan is None:
+    if not pr.planned:
         if pr.fatal or not pr.changes.planned:
             return []
         return [("_No observed state was given (`--inventory` or `--discover`), so the steps "
@@ -99,8 +99,9 @@ def _plan_section(pr: PrPlan, budget: int) -> list[str]:
                  "table above is what the policy now asks for._"), ""]
     if not pr.plan.devices and not pr.plan.fleet_findings:
         return ["_The devices this PR changes already run what it asks for._", ""]
-    text = render_markdown(pr.plan, max_chars=max(budget, 2_000))
-    return ["### Plan for these devices", "", *text.splitlines()[1:], ""]  # own title dropped
+    lines = render_markdown(pr.plan, max_chars=max(budget, 2_000)).splitlines()
+    title = lines[0].replace("### reconciler plan:", "### Plan for these devices:", 1)
+    return [title, *lines[1:], ""]
 
 
 def _problem(p: Problem, prefix: str, link_base: str | None) -> str:
@@ -124,7 +125,8 @@ def _problem(p: Problem, prefix: str, link_base: str | None) -> str:
 
 
 def _change_row(c: DeviceChange) -> str:
-    return f"| `{_cell(c.device)}` | {'<br>'.join(_cell(r) for r in c.reasons)} |"
+    reasons = "<br>".join(_cell(r.replace(" -> ", " → ")) for r in c.reasons)
+    return f"| `{_cell(c.device)}` | {reasons} |"
 
 
 def _drift_row(d: DevicePlan) -> str:

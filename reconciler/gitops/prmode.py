@@ -11,7 +11,7 @@ sees at a glance what *this* change does.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import git
@@ -45,20 +45,21 @@ class PrPlan:
     changes: ChangeSet
     problems: tuple[Finding, ...]  # validation of the head tree (loading and resolution)
     fatal: tuple[Finding, ...]  # problems that stop planning altogether
-    plan: Plan | None  # the PR's devices; None when not planned (fatal, or no observed state)
+    plan: Plan  # the PR's devices (empty, with the problems, when not planned)
+    planned: bool  # False: fatal problems, or no observed state to plan against
     drifting: tuple[DevicePlan, ...] = ()  # changes the PR does not cause
     prefix: str = ""  # desired/ inside the repository, for annotation paths
     device_locations: Mapping[str, Location] = field(default_factory=dict)
-    observed: bool = False  # an observed state was given
+    snapshot: Snapshot | None = None  # the observed state planned against
 
     @property
     def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.problems) or bool(
-            self.plan is not None and self.plan.has_errors)
+        return any(f.severity is Severity.ERROR for f in self.problems) or (
+            self.planned and self.plan.has_errors)
 
     @property
     def has_changes(self) -> bool:
-        if self.plan is not None:
+        if self.planned:
             return self.plan.has_changes
         return bool(self.changes.planned) and not self.fatal
 
@@ -74,9 +75,8 @@ class PrPlan:
 
     def annotations(self) -> list[str]:
         found = list(self.problems)
-        if self.plan is not None:
-            found += [f for d in self.plan.devices for f in d.findings
-                      if f.severity is not Severity.INFO]
+        found += [f for d in self.plan.devices for f in d.findings
+                  if f.severity is not Severity.INFO]
         return annotate(found, prefix=self.prefix, device_locations=self.device_locations)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +87,7 @@ class PrPlan:
             "changes": self.changes.to_dict(),
             "drifting": [d.device for d in self.drifting],
             "problems": [f.to_dict() for f in self.problems],
-            "planned": self.plan is not None,
+            "planned": self.planned,
         }
 
 
@@ -117,6 +117,7 @@ def plan_pull_request(repo: str | Any, base_ref: str, head_ref: str, *,
             base_desired, base_findings = load_desired(base_src, limits)
         head_desired, head_findings = load_desired(head_src, limits)
         prefix = head_src.subdir
+        head_sha = head_src.commit
     if only:
         unknown = sorted(only - set(head_desired.inventory))
         if unknown:
@@ -131,11 +132,12 @@ def plan_pull_request(repo: str | Any, base_ref: str, head_ref: str, *,
     changes = compare(base_res, head_res)
     refuse = refuse or fatal(list(head_res.findings))
     locations = {n: d.loc for n, d in head_desired.inventory.items() if d.loc is not None}
-    result = PrPlan(base_ref, head_ref, fork, head_src.commit, changes,
-                    tuple(head_res.findings), tuple(refuse), None, (), prefix, locations,
-                    observed is not None)
     if refuse or observed is None:
-        return result
+        # nothing planned: the plan part carries the problems that are not about one device
+        empty = plan_fleet(head_desired, {}, Snapshot({}), {}, only=set(),
+                           findings=[f for f in head_res.findings if not f.device])
+        return PrPlan(base_ref, head_ref, fork, head_sha, changes, tuple(head_res.findings),
+                      tuple(refuse), empty, False, (), prefix, locations, observed)
 
     status = image_status(head_desired)
     states = device_states(head_desired) if device_states is not None else None
@@ -147,5 +149,6 @@ def plan_pull_request(repo: str | Any, base_ref: str, head_ref: str, *,
                          only=selected, findings=head_res.findings)
     drift = plan_fleet(head_desired, head_res.devices, observed, status, states, only=others,
                        findings=[f for f in head_res.findings if f.device])
-    return replace(result, plan=pr_plan,
-                   drifting=tuple(d for d in drift.devices if d.changes))
+    return PrPlan(base_ref, head_ref, fork, head_sha, changes, tuple(head_res.findings), (),
+                  pr_plan, True, tuple(d for d in drift.devices if d.changes), prefix,
+                  locations, observed)

@@ -224,7 +224,7 @@ class GitTreeSource:
             found_subdir = ""
         else:
             self.repo = open_repo(repo)
-            shown = os.fspath(repo)
+            shown = os.path.abspath(repo)
             found_subdir = subdir_of(self.repo, repo) if Path(repo).is_dir() else ""
         self.repo_label = str(shown)
         self.mirror = mirror  # a cached mirror of a URL: its branches are origin's

@@ -10,21 +10,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
+from tests.cli.test_cli_plan import images  # noqa: F401 - the real image repository fixture
 from tests.gitops.repos import FleetRepo
 
 
 @pytest.fixture(autouse=True)
 def _isolated_git(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> None:
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     home = tmp_path_factory.mktemp("home")
     (home / ".gitconfig").write_text("")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("RECONCILER_HOME", str(home / ".reconciler"))
-    for var in ("GITHUB_ACTIONS", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+    for var in ("GITHUB_ACTIONS", "GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GIT_DIR",
+                "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         monkeypatch.delenv(var, raising=False)
+    yield
+    # the CLI points structlog at the captured stderr, which pytest closes after the test
+    structlog.reset_defaults()
 
 
 @pytest.fixture
@@ -35,46 +41,18 @@ def fleet_repo(tmp_path: Path) -> Iterator[FleetRepo]:
     repo.close()
 
 
-_EXAMPLE_SECRETS = {"RECONCILER_FW_PASSWORD": "gitops-fw-password-3c9e",
-                    "RECONCILER_AGENT_TOKEN": "gitops-agent-token-51aa"}
-
 
 @pytest.fixture(scope="session")
 def example_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled example fleet as discovery sees it: the simulator's twin of the inventory,
-    discovered by the real drivers through an in-process transport, saved as a snapshot file."""
-    import asyncio
-    import os
+    """The example fleet as discovery saw it (the planner's fixture), saved as JSON."""
+    import json
 
-    import httpx
+    import yaml
 
-    from reconciler.discovery import DiscoveryOptions, discover
-    from reconciler.loader import DirectorySource, load_inventory, save_snapshot
-    from reconciler.sim.app import create_app
-    from reconciler.sim.clock import ScaledClock
-    from reconciler.sim.example import load_twin
-    from reconciler.sim.fleet import SimCredentials, SimFleet
+    from reconciler.core.observed import snapshot_from_dict, snapshot_to_dict
     from tests.gitops.repos import ROOT
 
-    saved = {k: os.environ.get(k) for k in _EXAMPLE_SECRETS}
-    os.environ.update(_EXAMPLE_SECRETS)
-    try:
-        spec, _ = load_twin(ROOT)
-        fleet = SimFleet(spec, SimCredentials("admin", *_EXAMPLE_SECRETS.values()),
-                         ScaledClock(1000))
-        devices, _ = load_inventory(DirectorySource(ROOT))
-        app = create_app(fleet)
-        snap = asyncio.run(discover(
-            list(devices.values()), options=DiscoveryOptions(concurrency=12, timeout=60),
-            client_factory=lambda tls, names: httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app))))
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    assert not snap.errors and len(snap.devices) == 12
+    data = yaml.safe_load((ROOT / "tests/fixtures/plan/example-fleet.snapshot.yaml").read_text())
     path = tmp_path_factory.mktemp("observed") / "snapshot.json"
-    save_snapshot(snap, path)
+    path.write_text(json.dumps(snapshot_to_dict(snapshot_from_dict(data))))
     return path
