@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from reconciler.contract import FindingCode, Severity
@@ -98,19 +98,24 @@ class Resolution:
     desired: DesiredState
     devices: Mapping[str, ResolvedDevice]
     findings: Sequence[Finding]  # loading and resolution
+    errors: Mapping[str, frozenset[FindingCode]] = field(default_factory=dict)  # per device
 
     @classmethod
     def of(cls, desired: DesiredState, load_findings: Iterable[Finding] = (),
            observed_models: ObservedModels | None = None) -> Resolution:
         devices, found = resolve_fleet(desired, observed_models)
-        return cls(desired, devices, [*load_findings, *found])
+        findings = [*load_findings, *found]
+        errors: dict[str, set[FindingCode]] = {}
+        for f in findings:
+            if f.device and f.severity is Severity.ERROR:
+                errors.setdefault(f.device, set()).add(f.code)
+        return cls(desired, devices, findings, {n: frozenset(c) for n, c in errors.items()})
 
     def incomplete(self) -> list[Finding]:
         return [f for f in self.findings if f.code in _PARTIAL_LOAD and f.blocking]
 
     def errors_of(self, device: str) -> frozenset[FindingCode]:
-        return frozenset(f.code for f in self.findings
-                         if f.device == device and f.severity is Severity.ERROR)
+        return self.errors.get(device, frozenset())
 
 
 def compare(base: Resolution, head: Resolution) -> ChangeSet:
@@ -124,13 +129,14 @@ def compare(base: Resolution, head: Resolution) -> ChangeSet:
     incomplete = base.incomplete()
     planned: list[DeviceChange] = []
     unplanned: list[DeviceChange] = []
+    memo: dict[tuple[Any, ...], _Reasons] = {}
     for name, dev in head.desired.inventory.items():
         old = base.desired.inventory.get(name)
         if old is None:
             planned.append(DeviceChange(name, ChangeKind.ADDED, (
                 "new device", *_targets_of(head.devices.get(name)))))
             continue
-        step, other = _device_reasons(name, old, dev, base, head)
+        step, other = _device_reasons(name, old, dev, base, head, memo)
         if incomplete:
             step.insert(0, "planned because the base revision is incomplete")
         if step:
@@ -157,35 +163,61 @@ def compare_states(base: DesiredState, head: DesiredState, *,
                    Resolution.of(head, head_findings, observed_models))
 
 
+_NO_SETTINGS = Settings()
+_Reasons = tuple[tuple[str, ...], tuple[str, ...]]  # (reasons to plan, other reasons)
+
+
 def _device_reasons(name: str, old: InventoryDevice, new: InventoryDevice, base: Resolution,
-                    head: Resolution) -> tuple[list[str], list[str]]:
+                    head: Resolution, memo: dict[tuple[Any, ...], _Reasons]
+                    ) -> tuple[list[str], list[str]]:
     step: list[str] = []
     other: list[str] = []
-    for attr in STEP_INVENTORY:
-        a, b = getattr(old, attr), getattr(new, attr)
-        if a != b:
-            step.append(f"inventory {attr} {_show(a)} -> {_show(b)}")
-    changed = [attr for attr in CONNECTION_INVENTORY if getattr(old, attr) != getattr(new, attr)]
-    if changed:
-        other.append(f"inventory {', '.join(changed)} changed")
+    if old != new:
+        for attr in STEP_INVENTORY:
+            a, b = getattr(old, attr), getattr(new, attr)
+            if a != b:
+                step.append(f"inventory {attr} {_show(a)} -> {_show(b)}")
+        changed = [a for a in CONNECTION_INVENTORY if getattr(old, a) != getattr(new, a)]
+        if changed:
+            other.append(f"inventory {', '.join(changed)} changed")
 
     r_old, r_new = base.devices.get(name), head.devices.get(name)
+    # devices that share a resolution profile share its targets and settings objects: their
+    # reasons are the same, so a fleet of 100,000 costs about as many comparisons as profiles
+    key = (id(r_old.targets) if r_old else None, id(r_new.targets) if r_new else None,
+           id(r_old.settings) if r_old else None, id(r_new.settings) if r_new else None,
+           r_old.groups if r_old else (), r_new.groups if r_new else (),
+           base.errors_of(name), head.errors_of(name))
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _resolution_reasons(r_old, r_new, key[6], key[7])
+    step.extend(found[0])
+    other.extend(found[1])
+    return step, other
+
+
+def _resolution_reasons(r_old: ResolvedDevice | None, r_new: ResolvedDevice | None,
+                        e_old: frozenset[FindingCode], e_new: frozenset[FindingCode]
+                        ) -> _Reasons:
+    step: list[str] = []
+    other: list[str] = []
     t_old = r_old.targets if r_old else {}
     t_new = r_new.targets if r_new else {}
-    for t in sorted(set(t_old) | set(t_new)):
-        reason = _target_reason(t, t_old.get(t), t_new.get(t))
-        if reason:
-            step.append(reason)
+    if t_old != t_new:
+        for t in sorted(set(t_old) | set(t_new)):
+            reason = _target_reason(t, t_old.get(t), t_new.get(t))
+            if reason:
+                step.append(reason)
 
-    s_old = r_old.settings if r_old else Settings()
-    s_new = r_new.settings if r_new else Settings()
-    for f in fields(Settings):
-        a, b = getattr(s_old, f.name), getattr(s_new, f.name)
-        if a != b:
-            (step if f.name in STEP_SETTINGS else other).append(
-                f"{f.name} {_show(a)} -> {_show(b)}")
+    s_old = r_old.settings if r_old else _NO_SETTINGS
+    s_new = r_new.settings if r_new else _NO_SETTINGS
+    if s_old != s_new:
+        for f in fields(Settings):
+            a, b = getattr(s_old, f.name), getattr(s_new, f.name)
+            if a != b:
+                (step if f.name in STEP_SETTINGS else other).append(
+                    f"{f.name} {_show(a)} -> {_show(b)}")
 
-    e_old, e_new = base.errors_of(name), head.errors_of(name)
     step.extend(f"now blocked: {code}" for code in sorted(e_new - e_old))
     step.extend(f"no longer blocked: {code}" for code in sorted(e_old - e_new))
 
@@ -193,7 +225,7 @@ def _device_reasons(name: str, old: InventoryDevice, new: InventoryDevice, base:
     g_new = r_new.groups if r_new else ()
     if g_old != g_new:
         other.append(f"groups {_show(list(g_old))} -> {_show(list(g_new))}")
-    return step, other
+    return tuple(step), tuple(other)
 
 
 def _target_reason(t: ImageType, old: Target | None, new: Target | None) -> str | None:

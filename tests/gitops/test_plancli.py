@@ -245,3 +245,23 @@ def test_the_example_workflow_uses_real_options() -> None:
     assert {"--base", "--head", "--format", "--annotations"} <= used
     assert "${{ github.event.pull_request.base.sha }}" in command
     assert "<!-- reconciler-plan -->" in json.dumps(workflow)
+
+
+def test_text_format_and_saved_pr_plan(fleet_repo: FleetRepo, images: Path, snapshot: str,
+                                       tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    next(s for s in SCENARIOS if s.name == "new-and-removed-device").replay(fleet_repo)
+    out_file = tmp_path / "pr-plan.json"
+    code, out, err = run(*pr_args(fleet_repo, images, snapshot, "--out", str(out_file)),
+                         capsys=capsys)
+    lines = out.splitlines()
+    assert lines[0].startswith("Pull request: base ") and "(merge base of main)" in lines[0]
+    assert "Devices this PR changes (1):" in lines
+    assert "  fw-branch-04: new device; asa 9.4(1) via group branch-5500x; asdm 7.16(1) via " \
+           "group branch-5500x" in lines
+    assert "Removed from the inventory: ep-lnx-001" in lines
+    assert any(ln.startswith("Already drifting, not changed by this PR") for ln in lines)
+    # the new device is in the inventory but not in the snapshot: blocked until discovered
+    assert "NOT_OBSERVED" in out and code == 1
+    saved = json.loads(out_file.read_text())
+    assert [d["device"] for d in saved["devices"]] == ["fw-branch-04"]
+    assert "saved to" in err
