@@ -34,9 +34,9 @@ def inventory(n: int) -> str:
     for i in range(n):
         # half branch firewalls (the group the PR changes), half data-centre ones
         model, tag = ("ASA5506-X", "branch") if i % 2 else ("ASA5545-X", "datacenter")
-        lines += [f"  - name: fw-{i:06d}", f"    address: 10.{i >> 16 & 255}.{i >> 8 & 255}."
-                  f"{i & 255}", f"    model: {model}", f"    site: site-{i % 50}",
-                  f"    tags: [{tag}]"]
+        address = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+        lines += [f"  - name: fw-{i:06d}", f"    address: {address}", f"    model: {model}",
+                  f"    site: site-{i % 50}", f"    tags: [{tag}]"]
     return "\n".join(lines) + "\n"
 
 
