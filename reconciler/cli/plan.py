@@ -28,12 +28,14 @@ if TYPE_CHECKING:
 
 
 def _load_desired(repo: str, ref: str | None, fetch: bool) -> Revision:
-    """The files under `repo`, or with `--ref` the commit's tree (`repo` a path or a URL)."""
+    """The files under `repo`, or with `--ref` the commit's tree (`repo` a path or a URL; a URL
+    alone means the remote's default branch)."""
     from reconciler.gitops.revision import load_revision
+    from reconciler.gitops.source import is_url
 
-    if ref is None:
+    if ref is None and not is_url(repo):
         return load_revision(repo)
-    return load_revision(".", repo=repo, ref=ref, fetch=fetch)
+    return load_revision(".", repo=repo, ref=ref or "HEAD", fetch=fetch)
 
 
 def _local_root(repo: str) -> Path:

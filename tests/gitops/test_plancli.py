@@ -265,3 +265,20 @@ def test_text_format_and_saved_pr_plan(fleet_repo: FleetRepo, images: Path, snap
     saved = json.loads(out_file.read_text())
     assert [d["device"] for d in saved["devices"]] == ["fw-branch-04"]
     assert "saved to" in err
+
+
+def test_a_clone_url_alone_plans_the_default_branch(fleet_repo: FleetRepo, images: Path,
+                                                    snapshot: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import git
+
+    server = git.Repo.clone_from(fleet_repo.path, tmp_path / "server.git", bare=True)
+    fleet_repo.repo.create_remote("origin", server.git_dir)
+    fleet_repo.branch("feature")
+    fleet_repo.write("desired/notes.yaml", "{}\n")
+    fleet_repo.commit("not on the default branch")
+    fleet_repo.repo.git.push("-q", "origin", "feature")
+    _, out, _ = run("--repo", (tmp_path / "server.git").as_uri(), "--inventory", snapshot,
+                    "--images", str(images), "--format", "json", capsys=capsys)
+    assert json.loads(out)["source"]["commit"] == fleet_repo.repo.commit("main").hexsha
+    server.close()
