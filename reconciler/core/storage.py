@@ -16,7 +16,8 @@ control unit ... only on the active device of the pair").
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.core.model import ImageType, Mode, Role
@@ -31,6 +32,7 @@ class FileUse(enum.StrEnum):
     RUNNING = "running"  # the system image the unit booted
     BOOT = "boot"  # named by a `boot system` line
     ASDM = "asdm"  # the `asdm image` line
+    VPN = "webvpn"  # an AnyConnect/CSD/HostScan package of the version the remote-access VPN runs
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -104,6 +106,8 @@ class FileStatus:
             out.append(f"boot {self.boot_index}" if self.boot_index else "boot")
         if FileUse.ASDM in self.uses:
             out.append("asdm")
+        if FileUse.VPN in self.uses:
+            out.append("webvpn")
         return ", ".join(out)
 
 
@@ -164,8 +168,25 @@ def _asdm_path(member: Member) -> DevicePath | None:
     return _path(member.asdm_image or member.running_files.get(ImageType.ASDM))
 
 
-def file_uses(member: Member, disk: str, name: str) -> tuple[frozenset[FileUse], int | None]:
-    """Why `disk:/name` on `member` must be kept: its uses and its 1-based boot-list position."""
+# VPN packages name their version: anyconnect-win-4.9.06037-webdeploy-k9.pkg, csd_3.6.6228-k9.pkg
+_VPN_PREFIX = {ImageType.ANYCONNECT: "anyconnect", ImageType.CSD: "csd", ImageType.HOSTSCAN: "hostscan"}
+
+
+def _vpn_package(name: str, vpn: Mapping[ImageType, str]) -> bool:
+    """Is `name` a package of the version the device's webvpn runs? Discovery reports the versions
+    `show webvpn anyconnect|csd|hostscan` shows, not the files, so the file is judged by its name."""
+    low = name.lower()
+    for t, prefix in _VPN_PREFIX.items():
+        version = vpn.get(t)
+        if version and re.match(rf"{prefix}[-_].*(?<![0-9.]){re.escape(version.lower())}(?![0-9]|\.[0-9])", low):
+            return True
+    return False
+
+
+def file_uses(member: Member, disk: str, name: str, vpn: Mapping[ImageType, str] | None = None
+              ) -> tuple[frozenset[FileUse], int | None]:
+    """Why `disk:/name` on `member` must be kept: its uses and its 1-based boot-list position.
+    `vpn` is the device's running AnyConnect/CSD/HostScan versions (`ObservedDevice.running`)."""
     uses: set[FileUse] = set()
     run = _running_path(member)
     if run is not None and run.matches(disk, name):
@@ -179,31 +200,35 @@ def file_uses(member: Member, disk: str, name: str) -> tuple[frozenset[FileUse],
     asdm = _asdm_path(member)
     if asdm is not None and asdm.matches(disk, name):
         uses.add(FileUse.ASDM)
+    if vpn and _vpn_package(name, vpn):
+        uses.add(FileUse.VPN)
     return frozenset(uses), boot_index
 
 
-def in_use(member: Member, disk: str, name: str) -> bool:
-    """True when the member runs the file, a boot line names it, or `asdm image` points at it."""
-    return bool(file_uses(member, disk, name)[0])
+def in_use(member: Member, disk: str, name: str, vpn: Mapping[ImageType, str] | None = None) -> bool:
+    """True when the member runs the file, a boot line names it, `asdm image` points at it (or,
+    given the device's VPN versions, it is the webvpn package of that version)."""
+    return bool(file_uses(member, disk, name, vpn)[0])
 
 
-def unreferenced_files(member: Member, disk: str) -> tuple[FileEntry, ...]:
+def unreferenced_files(member: Member, disk: str, vpn: Mapping[ImageType, str] | None = None
+                       ) -> tuple[FileEntry, ...]:
     """Files on the member's `disk` that may be deleted without touching what it runs or boots.
 
     The planner's cleanup starts from these (and narrows them to system/ASDM images)."""
     d = member.disk(disk)
-    return tuple(f for f in d.files if not in_use(member, disk, f.name)) if d else ()
+    return tuple(f for f in d.files if not in_use(member, disk, f.name, vpn)) if d else ()
 
 
-def _file_status(member: Member, disk: Disk, f: FileEntry) -> FileStatus:
-    uses, idx = file_uses(member, disk.name, f.name)
+def _file_status(member: Member, disk: Disk, f: FileEntry, vpn: Mapping[ImageType, str] | None) -> FileStatus:
+    uses, idx = file_uses(member, disk.name, f.name, vpn)
     return FileStatus(disk.name, f.name, f.size, uses, idx)
 
 
-def member_storage(member: Member) -> MemberStorage:
+def member_storage(member: Member, vpn: Mapping[ImageType, str] | None = None) -> MemberStorage:
     run = _running_path(member)
     asdm = _asdm_path(member)
-    disks = tuple(DiskStatus(d.name, d.size, d.free, tuple(_file_status(member, d, f) for f in d.files))
+    disks = tuple(DiskStatus(d.name, d.size, d.free, tuple(_file_status(member, d, f, vpn) for f in d.files))
                   for d in member.disks)
     return MemberStorage(member.name, member.role, member.reachable, disks,
                          str(run) if run else None, member.boot, str(asdm) if asdm else None)
@@ -222,7 +247,8 @@ def select_members(device: ObservedDevice, names: Sequence[str] = ()) -> tuple[M
 
 
 def device_storage(device: ObservedDevice, members: Sequence[str] = ()) -> DeviceStorage:
-    return DeviceStorage(device.name, device.mode, tuple(member_storage(m) for m in select_members(device, members)))
+    return DeviceStorage(device.name, device.mode,
+                         tuple(member_storage(m, device.running) for m in select_members(device, members)))
 
 
 def _member_list(device: ObservedDevice) -> str:
@@ -265,7 +291,7 @@ def locate(device: ObservedDevice, member: Member, path: str) -> Located:
                              + ", ".join(f"{d.name}:/{f.name}" for d, f in hits), code="AMBIGUOUS_PATH",
                              device=device.name, member=member.name, hint="name the disk, e.g. disk0:/" + p.name)
     d, f = hits[0]
-    return Located(member, _file_status(member, d, f))
+    return Located(member, _file_status(member, d, f, device.running))
 
 
 # ---------------------------------------------------------------- deleting
@@ -291,6 +317,8 @@ class DeleteCheck:
             parts.append(f"boot line {self.file.boot_index}" if self.file.boot_index else "in the boot list")
         if FileUse.ASDM in self.file.uses:
             parts.append("the ASDM image")
+        if FileUse.VPN in self.file.uses:
+            parts.append("the webvpn package of the version the remote-access VPN runs")
         return f"{self.file.path} is {' and '.join(parts)} of {self.member}"
 
     def consequence(self) -> str:
@@ -299,14 +327,19 @@ class DeleteCheck:
                     "image and may end in ROMMON")
         if FileUse.BOOT in self.file.uses:
             return "the next reload skips this boot line (or ends in ROMMON if no other line is bootable)"
-        return "ASDM stops working until `asdm image` points at an existing file"
+        if FileUse.ASDM in self.file.uses:
+            return "ASDM stops working until `asdm image` points at an existing file"
+        return "remote-access clients can no longer download or update the package"
 
     def advice(self) -> str:
         if FileUse.RUNNING in self.file.uses:
             return "keep it as the fallback until the upgrade is confirmed; --force deletes it anyway"
         if FileUse.BOOT in self.file.uses:
             return "remove it from the boot list first (boot system); --force deletes it anyway"
-        return "point `asdm image` at another file first; --force deletes it anyway"
+        if FileUse.ASDM in self.file.uses:
+            return "point `asdm image` at another file first; --force deletes it anyway"
+        return "point the webvpn configuration (anyconnect/csd/hostscan image) at another package first; " \
+               "--force deletes it anyway"
 
 
 def check_delete(device: ObservedDevice, members: Iterable[Member], path: str) -> tuple[DeleteCheck, ...]:

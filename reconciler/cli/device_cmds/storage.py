@@ -17,7 +17,7 @@ def _disk_dict(d: DiskStatus) -> dict[str, Any]:
     return {"name": d.name, "size": d.size, "free": d.free, "used": d.used, "reclaimable": d.reclaimable,
             "files": [{"name": f.name, "path": f.path, "size": f.size, "running": FileUse.RUNNING in f.uses,
                        "boot": f.boot_index if FileUse.BOOT in f.uses else None, "asdm": FileUse.ASDM in f.uses,
-                       "in_use": f.in_use, "deletable": f.deletable} for f in d.files]}
+                       "webvpn": FileUse.VPN in f.uses, "in_use": f.in_use, "deletable": f.deletable} for f in d.files]}
 
 
 def storage_dict(s: DeviceStorage) -> dict[str, Any]:
