@@ -70,7 +70,7 @@ class MemberProbe:
 
 
 @dataclass(frozen=True)
-class TestCopyReport:
+class ProbeReport:
     device: str
     disk: str
     probe: str  # the probe's path on the device
@@ -154,8 +154,8 @@ class _Prober:
         return "deleted", ""
 
 
-async def test_copy(drv: Driver, *, disk: str, sizes: Sequence[int] = (DEFAULT_PROBE_SIZE,),
-                    members: Sequence[str] = (), facts: ObservedDevice | None = None) -> TestCopyReport:
+async def run_test_copy(drv: Driver, *, disk: str, sizes: Sequence[int] = (DEFAULT_PROBE_SIZE,),
+                    members: Sequence[str] = (), facts: ObservedDevice | None = None) -> ProbeReport:
     """Copy a probe of each size (smallest first) to every member's `disk`, verify, delete."""
     sizes = tuple(sorted(set(sizes)))
     if not sizes or sizes[0] <= 0 or sizes[-1] > MAX_PROBE_SIZE:
@@ -199,7 +199,7 @@ async def test_copy(drv: Driver, *, disk: str, sizes: Sequence[int] = (DEFAULT_P
     check = "done"
     if any(r.cleanup != "not-needed" for r in results):
         leftovers, check = await _leftovers(prober)
-    return TestCopyReport(facts.name, disk, prober.path, sizes, tuple(results), leftovers, check)
+    return ProbeReport(facts.name, disk, prober.path, sizes, tuple(results), leftovers, check)
 
 
 async def _leftovers(prober: _Prober) -> tuple[tuple[str, ...], str]:

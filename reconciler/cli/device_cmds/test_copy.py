@@ -15,7 +15,7 @@ from reconciler.cli.output import emit_json, human_size, print_table
 from reconciler.contract import ExitCode, Severity
 from reconciler.core.model import DesiredState, InventoryDevice
 from reconciler.core.observed import ObservedDevice
-from reconciler.devices.testcopy import DEFAULT_PROBE_SIZE, TestCopyReport
+from reconciler.devices.testcopy import DEFAULT_PROBE_SIZE, ProbeReport
 from reconciler.errors import ConfigError
 
 
@@ -57,7 +57,7 @@ def install_disk(desired: DesiredState, facts: ObservedDevice) -> str:
     return str(resolved.settings.install_location)
 
 
-def report_dict(r: TestCopyReport) -> dict[str, Any]:
+def report_dict(r: ProbeReport) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "device": r.device, "disk": r.disk, "probe": r.probe,
             "sizes": list(r.sizes), "ok": r.ok, "leftovers": list(r.leftovers), "leftover_check": r.leftover_check,
             "members": [{"member": m.member, "role": str(m.role), "status": str(m.status), "code": m.code,
@@ -68,7 +68,7 @@ def report_dict(r: TestCopyReport) -> dict[str, Any]:
                                       for a in m.attempts]} for m in r.members]}
 
 
-def _print(r: TestCopyReport) -> None:
+def _print(r: ProbeReport) -> None:
     sizes = ", ".join(human_size(s) for s in r.sizes)
     click.echo(f"{r.device}: test copy of {sizes} to {r.disk} on each member (probe {r.probe})")
     print_table(("MEMBER", "ROLE", "RESULT", "CODE", "DETAIL"),
@@ -105,7 +105,7 @@ def command(opts: Options, name: str, disk: str | None, members: tuple[str, ...]
     """Copy a small probe file to each member's install disk of device NAME over HTTPS, verify it
     on the device and delete it; report per member (ok, HTTP 413, disk missing, disk full,
     transfer error code with its meaning and advice)."""
-    from reconciler.devices.testcopy import test_copy
+    from reconciler.devices.testcopy import run_test_copy
 
     devices = opts.devices()
     from reconciler.devices.session import find_device
@@ -113,10 +113,10 @@ def command(opts: Options, name: str, disk: str | None, members: tuple[str, ...]
     device = find_device(devices, name)
     desired = _load_desired(opts, devices) if disk is None else None
 
-    async def op(drv: Any) -> TestCopyReport:
+    async def op(drv: Any) -> ProbeReport:
         facts = await drv.get_facts()
         target = disk or install_disk(desired, facts)  # type: ignore[arg-type]
-        return await test_copy(drv, disk=target.lower(), sizes=sizes or (DEFAULT_PROBE_SIZE,), members=members,
+        return await run_test_copy(drv, disk=target.lower(), sizes=sizes or (DEFAULT_PROBE_SIZE,), members=members,
                                facts=facts)
 
     report = opts.run(device, op)
