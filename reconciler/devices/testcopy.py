@@ -85,19 +85,25 @@ class ProbeReport:
                 and self.leftover_check == "done" and all(m.cleanup != "failed" for m in self.members))
 
 
-def _classify(e: ReconcilerError, size: int) -> ProbeAttempt:
+def _classify(e: ReconcilerError, size: int, min_part: int) -> ProbeAttempt:
     info = getattr(e, "transfer", None)
     temporary = isinstance(e, TemporaryError)
     if isinstance(e, TransferTooLargeError):
         limit = f" (the device takes at most {e.max_bytes} bytes per request)" if e.max_bytes else ""
+        advice = _413_ADVICE
+        if size <= min_part or (e.max_bytes is not None and e.max_bytes < min_part):
+            # the driver splits a copy down to min_part bytes and no further: this will not pass
+            advice = (f"copies are split into parts of at least {min_part} bytes, which this unit refuses: "
+                      "check the request-size limit of the HTTP server or proxy in front of it; "
+                      "splitting the job so fewer images go in one run (the seed's advice) helps only "
+                      "with a larger limit")
         return ProbeAttempt(size, ProbeStatus.TOO_LARGE, e.code,
                             f"HTTP 413 for a {size}-byte request: too much in one transfer{limit}",
-                            _413_ADVICE, False, e.max_bytes)
+                            advice, False, e.max_bytes)
     if info is not None and info.key == "disk-full":
         return ProbeAttempt(size, ProbeStatus.DISK_FULL, e.code, e.message, info.advice, False)
-    if info is not None:
-        return ProbeAttempt(size, ProbeStatus.TRANSFER_ERROR, e.code,
-                            f"{info.label} {info.meaning} — {e.message}", info.advice, temporary)
+    if info is not None:  # the message already names the code and its meaning, and quotes the device
+        return ProbeAttempt(size, ProbeStatus.TRANSFER_ERROR, e.code, e.message, info.advice, temporary)
     if e.code == "NOT_FOUND" and "no such device" in e.message.lower():
         return ProbeAttempt(size, ProbeStatus.DISK_MISSING, "INSTALL_LOCATION_MISSING", e.message,
                             DISK_MISSING_ADVICE, False)
@@ -120,6 +126,9 @@ def _verdict(attempts: Sequence[ProbeAttempt]) -> ProbeAttempt:
         return ProbeAttempt(a.size, a.status, a.code,
                             f"{max(passed)}-byte requests pass but {a.message}; copies are sent in parts "
                             f"of at most {a.max_bytes or max(passed)} bytes", a.advice, a.temporary, a.max_bytes)
+    if passed:
+        return ProbeAttempt(a.size, a.status, a.code, f"{max(passed)}-byte probe ok; {a.message}", a.advice,
+                            a.temporary, a.max_bytes)
     return a
 
 
@@ -141,7 +150,7 @@ class _Prober:
             await self.drv.upload(target, self.disk, self.name, source.open(), size, hasher=hasher)
             await self.drv.verify(target, self.path, hasher.digests().get("sha-512"))
         except ReconcilerError as e:
-            return _classify(e, size)
+            return _classify(e, size, self.drv.options.min_part_size)
         return ProbeAttempt(size, ProbeStatus.OK, message=f"{size} bytes copied and verified (sha-512)")
 
     async def remove(self, member: str) -> tuple[str, str]:

@@ -42,7 +42,9 @@ async def test_a_413_and_a_missing_disk1_are_reported_per_member(fleet: SimFleet
     too = m["unit-2"]
     assert too.status is ProbeStatus.TOO_LARGE and too.code == "HTTP-413" and too.blocking
     assert "HTTP 413" in too.message and "at most 32768 bytes" in too.message
-    assert "split the job" in too.advice  # the seed's advice for HTTP 413
+    # the driver splits copies down to 64 KiB, no further: this unit will refuse every part
+    assert "parts of at least 65536 bytes" in too.advice and "request-size limit" in too.advice
+    assert "splitting the job" in too.advice  # the seed's advice for HTTP 413, with its limit
     assert too.attempts[0].max_bytes == 32768 and too.cleanup == "nothing-left"
     gone = m["unit-4"]
     assert gone.status is ProbeStatus.DISK_MISSING and gone.code == "INSTALL_LOCATION_MISSING"
@@ -60,6 +62,7 @@ async def test_a_413_above_a_size_that_passes_is_not_blocking(fleet: SimFleet, c
         assert m.status is ProbeStatus.TOO_LARGE and not m.blocking
         assert [a.status for a in m.attempts] == [ProbeStatus.OK, ProbeStatus.TOO_LARGE]
         assert "65536-byte requests pass" in m.message and "parts of at most 1048576 bytes" in m.message
+        assert "split the job" in m.advice  # the seed's advice for HTTP 413
         assert m.cleanup == "deleted"  # the small probe landed and was removed
     assert probes_left(fleet, "fw-dc-pair") == []
 
@@ -90,7 +93,8 @@ async def test_a_transfer_error_names_its_code_meaning_and_advice(fleet: SimFlee
         r = await run_test_copy(drv, disk="disk0")
     m = by_member(r)["secondary"]
     assert m.status is ProbeStatus.TRANSFER_ERROR and m.code == "FTP-426" and m.attempts[0].temporary is True
-    assert m.message.startswith("FTP 426 connection closed; transfer aborted") and "retried with backoff" in m.advice
+    assert "failed: FTP 426 connection closed; transfer aborted (device said: " in m.message
+    assert "retried with backoff" in m.advice
     async with open_driver(fleet, "fw-aa-pair", client) as drv:
         r = await run_test_copy(drv, disk="disk0")
     m = by_member(r)["primary"]

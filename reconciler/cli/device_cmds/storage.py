@@ -62,7 +62,8 @@ def command(opts: Options, name: str, members: tuple[str, ...]) -> None:
     if opts.json:
         emit_json(storage_dict(storage))
         return
-    click.echo(f"{storage.device} ({storage.mode})")
+    n = len(storage.members)
+    click.echo(f"{storage.device}: {storage.mode}, {n} member{'s' if n != 1 else ''} shown")
     for m in storage.members:
         _print_member(m)
     unreachable = [m.name for m in storage.members if not m.reachable]
