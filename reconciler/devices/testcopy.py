@@ -183,7 +183,8 @@ async def run_test_copy(drv: Driver, *, disk: str, sizes: Sequence[int] = (DEFAU
                     ProbeStatus.UNREACHABLE: "STANDBY_UNREACHABLE" if m.role is Role.STANDBY else "UNREACHABLE"}
             results.append(MemberProbe(m.name, m.role, t.status, code.get(t.status), t.message, t.advice))
             continue
-        free = m.disk(disk).free if m.disk(disk) else 0  # type: ignore[union-attr]
+        target_disk = m.disk(disk)
+        free = target_disk.free if target_disk is not None else 0
         attempts: list[ProbeAttempt] = []
         sent = False
         try:

@@ -19,18 +19,13 @@ from reconciler.devices.testcopy import DEFAULT_PROBE_SIZE, ProbeReport
 from reconciler.errors import ConfigError
 
 
-class SizeParam(click.ParamType):
-    name = "SIZE"
+def _sizes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[int, ...]:
+    from reconciler.loader.yamlio import parse_size
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        from reconciler.loader.yamlio import parse_size
-
-        try:
-            return parse_size(str(value))
-        except ValueError as e:
-            self.fail(str(e), param, ctx)
+    try:
+        return tuple(parse_size(v) for v in values)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
 
 
 def _load_desired(opts: Options, devices: dict[str, InventoryDevice]) -> DesiredState:
@@ -97,7 +92,7 @@ def _print(r: ProbeReport) -> None:
 @click.option("--disk", default=None, metavar="D",
               help="The disk to test [default: the device's resolved install_location].")
 @click.option("--member", "members", multiple=True, metavar="M", help="Only this member (repeatable).")
-@click.option("--size", "sizes", multiple=True, type=SizeParam(),
+@click.option("--size", "sizes", multiple=True, callback=_sizes, metavar="SIZE",
               help=f"Probe size (repeatable, e.g. --size 64KiB --size 16MiB to see whether large requests "
                    f"get HTTP 413) [default: {DEFAULT_PROBE_SIZE // 1024}KiB].")
 @common_options
@@ -115,7 +110,8 @@ def command(opts: Options, name: str, disk: str | None, members: tuple[str, ...]
 
     async def op(drv: Any) -> ProbeReport:
         facts = await drv.get_facts()
-        target = disk or install_disk(desired, facts)  # type: ignore[arg-type]
+        target = disk if desired is None else install_disk(desired, facts)
+        assert target is not None
         return await run_test_copy(drv, disk=target.lower(), sizes=sizes or (DEFAULT_PROBE_SIZE,), members=members,
                                facts=facts)
 
