@@ -24,6 +24,9 @@ from tests.sim_support import (
     sim_storage,
 )
 
+# registered as a secret once resolved (redacted everywhere after): must not be a common word
+WRONG = "not-the-password-5d1e9"
+
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Path, SimFleet]]:
@@ -90,9 +93,9 @@ def test_storage_errors_are_one_clean_line(site: tuple[Path, SimFleet]) -> None:
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert doc["ok"] is False and doc["error"]["code"] == "UNKNOWN_MEMBER" and doc["device"] == "fw-dc-pair"
-    r = run(repo, "storage", "fw-dc-pair", env={"RECONCILER_FW_PASSWORD": "wrong"})
+    r = run(repo, "storage", "fw-dc-pair", env={"RECONCILER_FW_PASSWORD": WRONG})
     assert r.exit_code == 1 and "AUTH_FAILED" in r.stderr and "env:RECONCILER_FW_PASSWORD" in r.stderr
-    assert "wrong" not in r.stderr
+    assert WRONG not in r.stderr
 
 
 def test_a_transcript_is_written_without_secrets(site: tuple[Path, SimFleet], tmp_path: Path) -> None:
