@@ -99,7 +99,7 @@ FINDINGS: dict[FindingCode, CodeInfo] = {
     FindingCode.DISK_SPACE: CodeInfo(_E, "not enough free space on a member's install disk", "delete unneeded images on that member (or set cleanup: true) or choose another install_location"),
     FindingCode.INSTALL_LOCATION_MISSING: CodeInfo(_E, "the install disk is absent on a member", "choose an install_location that every member has"),
     FindingCode.PENDING_CONFIG: CodeInfo(_E, "configuration changes are submitted but not deployed", "deploy or discard the pending changes, then plan again"),
-    FindingCode.STANDBY_UNREACHABLE: CodeInfo(_E, "the failover peer cannot be reached", "restore the standby unit's connectivity before upgrading the pair"),
+    FindingCode.STANDBY_UNREACHABLE: CodeInfo(_E, "the failover peer (or a cluster data unit) cannot be reached", "restore the unit's connectivity before upgrading the pair or cluster"),
     FindingCode.STANDBY_NOT_READY: CodeInfo(_E, "the failover peer is not in standby-ready state", "wait for the standby to reach Standby Ready (show failover) and plan again"),
     FindingCode.ACTIVE_ACTIVE: CodeInfo(_E, "active/active pairs are upgraded only as active/standby", "make every failover group active on one unit (or set allow_active_active_conversion: true)"),
     FindingCode.CLUSTER_DOWNGRADE: CodeInfo(_E, "a cluster cannot run a version below 9.0(1)", "choose a 9.x image for clustered devices"),

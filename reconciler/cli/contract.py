@@ -66,18 +66,26 @@ def render_contract() -> str:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               default=DEFAULT_OUTPUT, show_default=True)
 def command(write: bool, check: bool, output: Path) -> None:
-    """Document the finding codes, step actions and exit codes (docs/contract.md)."""
+    """Document the finding codes, step actions and exit codes (docs/contract.md); --write and
+    --check also cover the plan schema, whose code and action enums come from the contract."""
+    from reconciler.render.schema import SCHEMA_PATHS, plan_schema_text, write_plan_schema
+
     text = render_contract()
     if check:
-        current = output.read_text(encoding="utf-8") if output.exists() else ""
-        if current != text:
-            click.echo(f"{output} is out of date: run `reconciler contract --write`", err=True)
+        stale = [str(p) for p, want in [(output, text)] + [(Path(s), plan_schema_text())
+                                                           for s in SCHEMA_PATHS]
+                 if (p.read_text(encoding="utf-8") if p.exists() else "") != want]
+        if stale:
+            click.echo(f"{', '.join(stale)} out of date: run `reconciler contract --write`",
+                       err=True)
             raise click.exceptions.Exit(ExitCode.ERROR)
-        click.echo(f"{output} is up to date")
+        click.echo(f"{output} and the plan schema are up to date")
         return
     if write:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}")
+        for path in write_plan_schema("."):
+            click.echo(f"wrote {path}")
         return
     click.echo(text, nl=False)

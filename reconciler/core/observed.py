@@ -72,6 +72,7 @@ class ObservedDevice:
     members: tuple[Member, ...] = ()
     driver: str = "asa"
     appliance_mode: bool | None = None  # Firepower 1000/2000
+    context: str | None = None  # set when this device is a user context of a multiple-context unit
 
     def member(self, name: str) -> Member | None:
         return next((m for m in self.members if m.name == name), None)
@@ -171,6 +172,8 @@ def device_to_dict(dev: ObservedDevice) -> dict[str, Any]:
     }
     if dev.appliance_mode is not None:
         out["appliance_mode"] = dev.appliance_mode
+    if dev.context is not None:
+        out["context"] = dev.context
     return out
 
 
@@ -189,6 +192,7 @@ def device_from_dict(d: Mapping[str, Any]) -> ObservedDevice:
         running={ImageType(k): v for k, v in d.get("running", {}).items()},
         members=tuple(member_from_dict(m) for m in d.get("members", ())),
         appliance_mode=d.get("appliance_mode"),
+        context=d.get("context"),
     )
 
 

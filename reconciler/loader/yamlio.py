@@ -15,11 +15,8 @@ Scalars resolve exactly as with `yaml.SafeLoader` (YAML 1.1: `on` is a bool, `01
 
 from __future__ import annotations
 
-import gc
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +32,7 @@ from yaml.events import (
 )
 
 from reconciler.contract import FindingCode
+from reconciler.core.bulk import gc_paused as gc_paused  # the loader modules use it
 from reconciler.core.findings import Finding
 from reconciler.errors import Location
 
@@ -121,18 +119,6 @@ class _Limit(Exception):
 
 _NOKEY = object()  # in a mapping, waiting for a key
 _SEQ = object()  # in a sequence (a mapping key may itself be None: `? : x`)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Building large documents creates millions of objects and no cycles: skip the collector."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _resolve_scalar(loader: Any, ev: Any) -> Any:

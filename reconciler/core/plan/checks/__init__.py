@@ -1,0 +1,1 @@
+"""Validation findings of SPEC 3, grouped by what they look at."""

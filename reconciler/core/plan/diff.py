@@ -1,0 +1,131 @@
+"""Drift: which desired images a device does not run yet.
+
+Versions are compared with the semantics of their type (`reconciler.core.versions.release_key`):
+ASA/ASDM by major, minor, maintenance and interim; VPN images numerically; agents by their first
+three parts only, so a different internal build number never triggers a re-install (the source's
+endless re-image loop). Every unit of a pair or cluster is looked at: one unit left behind by an
+interrupted job is drift even when the active unit already runs the target.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from reconciler.contract import FindingCode
+from reconciler.core.findings import Finding
+from reconciler.core.model import ImageType, ResolvedDevice, Target
+from reconciler.core.observed import Member, ObservedDevice
+from reconciler.core.plan.model import Change
+from reconciler.core.versions import Version, VersionError, parse_version, release_key
+
+# Image types in the order changes are listed and installed.
+TYPE_ORDER: tuple[ImageType, ...] = (
+    ImageType.ASA, ImageType.ASDM, ImageType.ANYCONNECT, ImageType.CSD, ImageType.HOSTSCAN,
+    ImageType.PLUGIN, ImageType.AGENT,
+)
+
+
+class Direction(enum.StrEnum):
+    INSTALL = "install"  # nothing of that type runs yet
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+    SAME = "same"  # same release, different file (or a unit lags behind on the same release)
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    target: Target
+    change: Change
+    direction: Direction
+    from_parsed: Version | None
+    to_parsed: Version
+    lagging: tuple[str, ...]  # members not at the target
+
+    @property
+    def type(self) -> ImageType:
+        return self.target.type
+
+
+def file_name(path: str) -> str:
+    """`disk0:/asa941-smp-k8.bin` -> `asa941-smp-k8.bin`."""
+    return path.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _member_file(m: Member, t: ImageType) -> str | None:
+    f = m.running_files.get(t)
+    if f is None and t is ImageType.ASDM and m.asdm_image:
+        f = m.asdm_image
+    return file_name(f) if f else None
+
+
+def diff_device(resolved: ResolvedDevice, observed: ObservedDevice,
+                ) -> tuple[list[Drift], list[Finding]]:
+    """The drifting targets of one device and any unreadable observed versions (BAD_VERSION)."""
+    drifts: list[Drift] = []
+    findings: list[Finding] = []
+    name = observed.name
+    for t in TYPE_ORDER:
+        target = resolved.targets.get(t)
+        if target is None:
+            continue
+        image = target.image
+        try:
+            to_parsed = parse_version(t, image.version)
+        except VersionError as e:
+            findings.append(Finding(FindingCode.BAD_VERSION,
+                                    f"catalog image {image.name} has version {image.version!r}: "
+                                    f"{e.message}", name, location=image.loc))
+            continue
+        to_key = release_key(t, image.version)
+
+        # (member name or None for the device level, version text, running file)
+        seen: list[tuple[str | None, str, str | None]] = [
+            (m.name, m.running[t], _member_file(m, t)) for m in observed.members if t in m.running
+        ]
+        if not seen and t in observed.running:
+            only = observed.members[0] if len(observed.members) == 1 else None
+            seen = [(only.name if only else None, observed.running[t],
+                     _member_file(only, t) if only else None)]
+
+        lagging: list[str] = []
+        lowest: tuple[Version, str, str | None] | None = None
+        highest: tuple[Version, str, str | None] | None = None
+        bad = False
+        for member, text, running_file in seen:
+            try:
+                parsed = parse_version(t, text)
+                key = release_key(t, text)
+            except VersionError as e:
+                findings.append(Finding(FindingCode.BAD_VERSION,
+                                        f"discovery reported {t} version {text!r}: {e.message}; "
+                                        "run `reconciler discover` again or report the device "
+                                        "output", name, member))
+                bad = True
+                continue
+            other_file = (t is not ImageType.AGENT and running_file is not None
+                          and running_file != image.name)
+            if key != to_key or other_file:
+                lagging.append(member or name)
+            if lowest is None or parsed < lowest[0]:
+                lowest = (parsed, text, running_file)
+            if highest is None or parsed > highest[0]:
+                highest = (parsed, text, running_file)
+        if bad:
+            continue
+        if seen and not lagging:
+            continue  # in sync on every unit
+
+        if lowest is None or highest is None:
+            direction, from_parsed, from_text, from_file = Direction.INSTALL, None, None, None
+            lagging = [m.name for m in observed.members] or [name]
+        elif release_key(t, highest[1]) > to_key:
+            direction = Direction.DOWNGRADE  # a unit above the target goes down: say so
+            from_parsed, from_text, from_file = highest
+        else:
+            from_parsed, from_text, from_file = lowest
+            direction = (Direction.UPGRADE if release_key(t, from_text) < to_key
+                         else Direction.SAME)
+        change = Change(t, from_text, image.version, image.name, from_image=from_file)
+        drifts.append(Drift(target, change, direction, from_parsed, to_parsed, tuple(lagging)))
+    return drifts, findings

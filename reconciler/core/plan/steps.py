@@ -1,0 +1,215 @@
+"""Step sequences per topology (SPEC 4): the order is the heart of the product.
+
+Every transfer happens first: cleanup deletions, copies to every unit that lacks an image, and a
+checksum verification of every image on every unit. Only then does anything change on the device,
+so a failed transfer leaves it untouched. `copy-only`, `non_intrusive` and user contexts stop
+there. Then one pass per system image (HA hops first, the target last):
+
+standalone  set-boot (new first, old kept) [+ set-asdm] -> save-config -> reload -> wait-ready
+            (reachable, reload_timeout) -> check-version
+failover    set-boot on the active (synced) [+ set-asdm] -> save-config -> reload the standby
+            through the active -> wait until it is standby-ready -> check its version ->
+            switch-active (the upgraded unit takes over) -> reload the old active through the new
+            one -> wait standby-ready -> check both. The roles stay swapped for the next pass.
+cluster     set-boot on the control unit (synced) [+ set-asdm] -> save-config -> for each data
+            unit, one at a time: reload through the control unit, wait until it rejoined, check
+            -> handoff-control to the first upgraded unit -> reload the old control unit through
+            it -> wait rejoined -> check every unit.
+active/active (opted in): set-failover-groups (all active on one unit) before the first pass,
+            set-failover-groups (previous placement) and rediscover the unit that was made
+            standby after the last.
+
+`install-no-reload` stops after save-config (HA hops: only the first pass's boot entry is set).
+The backup of the running system image precedes the first set-boot.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.contract import StepAction
+from reconciler.core.model import Image, ImageType, Mode
+from reconciler.core.observed import FileEntry, Member
+from reconciler.core.plan.context import DeviceContext
+from reconciler.core.plan.diff import file_name
+from reconciler.core.plan.model import ReadyCondition, Step
+
+A = StepAction
+MAX_BOOT_ENTRIES = 4
+
+
+class _Steps:
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    def add(self, action: StepAction, member: str, **kw: Any) -> None:
+        if kw.get("via") == member:
+            kw["via"] = None
+        self.steps.append(Step(len(self.steps) + 1, action, member, **kw))
+
+
+def image_path(disk: str, image: Image) -> str:
+    return f"{disk}:/{image.name}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _copy_kw(img: Image, disk: str) -> dict[str, Any]:
+    """The file parameters of steps on `img` (cached: every device shares a few images; the
+    returned dict is only ever unpacked, never changed)."""
+    return {"image": img.name, "image_type": img.type, "disk": disk,
+            "path": image_path(disk, img), "size": img.size, "sha256": img.sha256}
+
+
+def _transfers(s: _Steps, ctx: DeviceContext, copies: Mapping[str, Sequence[Image]],
+               deletions: Mapping[str, Sequence[FileEntry]]) -> None:
+    topo, disk = ctx.topology, ctx.disk
+    head = topo.primary.name
+    for m in topo.members:
+        for f in deletions.get(m.name, ()):
+            s.add(A.DELETE_FILE, m.name, via=head, disk=disk, path=f"{disk}:/{f.name}",
+                  image=f.name, size=f.size)
+    if ctx.mode is Mode.CLUSTER:
+        # the control unit spreads a copied file to every member
+        for img in ctx.disk_images:
+            lacking = [m.name for m in topo.members if img in copies.get(m.name, ())]
+            if lacking:
+                s.add(A.COPY, head, spreads_to=tuple(n for n in lacking if n != head),
+                      **_copy_kw(img, disk))
+    else:
+        for m in topo.members:
+            for img in copies.get(m.name, ()):
+                s.add(A.COPY, m.name, via=head, **_copy_kw(img, disk))
+    for m in topo.members:
+        for img in ctx.disk_images:
+            s.add(A.VERIFY_COPY, m.name, via=head, **_copy_kw(img, disk))
+
+
+def _running_path(primary: Member, disk: str) -> str | None:
+    running = primary.running_files.get(ImageType.ASA)
+    if running:
+        return running if ":" in running else f"{disk}:/{running}"
+    return primary.boot[0] if primary.boot else None
+
+
+def boot_list(new: str, fallback: str | None, original: Sequence[str]) -> tuple[str, ...]:
+    """New image first, the image it replaces as fallback, then the operator's other entries;
+    an ASA keeps at most four `boot system` entries."""
+    out: list[str] = []
+    for entry in (new, fallback, *original):
+        if entry and entry not in out:
+            out.append(entry)
+    return tuple(out[:MAX_BOOT_ENTRIES])
+
+
+def _check(s: _Steps, member: str, via: str | None, img: Image, hop: int | None) -> None:
+    s.add(A.CHECK_VERSION, member, via=via, image=img.name, image_type=img.type,
+          version=img.version, hop=hop)
+
+
+def _reload_and_wait(s: _Steps, member: str, via: str | None, img: Image, timeout: int,
+                     cond: ReadyCondition, hop: int | None) -> None:
+    s.add(A.RELOAD, member, via=via, image=img.name, version=img.version, hop=hop)
+    s.add(A.WAIT_READY, member, via=via, timeout=timeout, wait_for=cond, hop=hop)
+
+
+def build_steps(ctx: DeviceContext, copies: Mapping[str, Sequence[Image]],
+                deletions: Mapping[str, Sequence[FileEntry]]) -> tuple[Step, ...]:
+    s = _Steps()
+    topo, disk, settings = ctx.topology, ctx.disk, ctx.settings
+
+    if ctx.is_agent:
+        img = ctx.agent
+        if img is not None and not ctx.stage_only:
+            unit = topo.primary.name
+            s.add(A.AGENT_INSTALL, unit, image=img.name, image_type=img.type, version=img.version,
+                  size=img.size, sha256=img.sha256)
+            _check(s, unit, None, img, None)
+        return tuple(s.steps)
+
+    _transfers(s, ctx, copies, deletions)
+    if ctx.stage_only:
+        return tuple(s.steps)
+
+    passes = ctx.passes if ctx.reloads else ctx.passes[:1]
+    primary: Member = topo.primary
+    others: list[Member] = list(topo.others)
+    synced = tuple(m.name for m in others)
+    original_boot = tuple(primary.boot)
+    fallback = _running_path(primary, disk)
+    multi = len(passes) > 1
+    convert = ctx.reloads and topo.needs_conversion and settings.allow_active_active_conversion
+    placement = dict(topo.groups)
+    system = ctx.system
+    upgraded = frozenset(m.name for m in topo.members
+                         if system is not None and m.name not in system.lagging)
+    made_standby = [m.name for m in others]
+
+    if convert:
+        all_groups = tuple(sorted(g for gs in placement.values() for g in gs))
+        s.add(A.SET_FAILOVER_GROUPS, primary.name,
+              groups={primary.name: all_groups, **{n: () for n in made_standby}},
+              note="active/active -> active/standby for the upgrade")
+
+    if not passes:  # ASDM and/or VPN only: nothing to reload
+        if ctx.asdm is not None:
+            s.add(A.SET_ASDM, primary.name, synced_to=synced, **_copy_kw(ctx.asdm, disk))
+            s.add(A.SAVE_CONFIG, primary.name, synced_to=synced)
+            _check(s, primary.name, None, ctx.asdm, None)
+        return tuple(s.steps)
+
+    for n, img in enumerate(passes, 1):
+        hop = n if multi else None
+        new = image_path(disk, img)
+        if n == 1 and settings.backup_current_image:
+            # off the device, into the image repository: the old image also stays on flash as
+            # the boot fallback, so a second copy there would only cost space
+            current = _running_path(primary, disk)
+            s.add(A.BACKUP, primary.name, image=file_name(current) if current else None,
+                  image_type=ImageType.ASA, path=current, dest="repository", hop=hop)
+        s.add(A.SET_BOOT, primary.name, synced_to=synced, hop=hop,
+              boot=boot_list(new, fallback, original_boot), **_copy_kw(img, disk))
+        fallback = new
+        last = n == len(passes)
+        if last and ctx.asdm is not None:
+            s.add(A.SET_ASDM, primary.name, synced_to=synced, hop=hop, **_copy_kw(ctx.asdm, disk))
+        s.add(A.SAVE_CONFIG, primary.name, synced_to=synced, hop=hop)
+        if not ctx.reloads:
+            break
+        timeout = settings.reload_timeout
+        # units an interrupted job already left on the target are not reloaded again
+        done = upgraded if len(passes) == 1 else frozenset()
+        if ctx.mode is Mode.STANDALONE or not others:
+            _reload_and_wait(s, primary.name, None, img, timeout, ReadyCondition.REACHABLE, hop)
+            _check(s, primary.name, None, img, hop)
+        else:
+            # cluster: every data unit in turn, then hand control over; failover (and
+            # active/active converted to it): the standby, then switch the active role over
+            cluster = ctx.mode is Mode.CLUSTER
+            cond = ReadyCondition.REJOINED if cluster else ReadyCondition.STANDBY_READY
+            for f in (others if cluster else others[:1]):
+                if f.name not in done:
+                    _reload_and_wait(s, f.name, primary.name, img, timeout, cond, hop)
+                _check(s, f.name, primary.name, img, hop)
+            if primary.name in done:
+                _check(s, primary.name, None, img, hop)
+                continue
+            successor = others[0]
+            s.add(A.HANDOFF_CONTROL if cluster else A.SWITCH_ACTIVE, successor.name,
+                  via=primary.name, hop=hop)
+            _reload_and_wait(s, primary.name, successor.name, img, timeout, cond, hop)
+            for m in (successor, *others[1:], primary):
+                _check(s, m.name, successor.name, img, hop)
+            primary, others = successor, [*others[1:], primary]
+        synced = tuple(m.name for m in others)
+
+    if ctx.asdm is not None:
+        _check(s, primary.name, None, ctx.asdm, None)
+    if convert:
+        s.add(A.SET_FAILOVER_GROUPS, primary.name, groups=placement,
+              note="restore the active/active placement from before the upgrade")
+        for name in made_standby:
+            s.add(A.REDISCOVER, name, via=primary.name,
+                  note="re-discover the unit that was made standby for the upgrade")
+    return tuple(s.steps)

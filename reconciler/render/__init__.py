@@ -1,0 +1,1 @@
+"""Output renderers: terminal text, JSON and Markdown (pull-request comments)."""

@@ -1,0 +1,47 @@
+import pytest
+from builders import resolved, snapshot
+
+from reconciler.contract import FindingCode
+from reconciler.core.plan.diff import Direction, diff_device
+
+
+def dev(running: dict, members: list[dict] | None = None, driver="asa", model="ASA5585-SSP-20"):
+    return snapshot(str({"devices": [{"name": "d", "model": model, "platform": "x",
+                                      "driver": driver, "mode": "standalone", "running": running,
+                                      "members": members or []}]})).devices["d"]
+
+
+@pytest.mark.parametrize("running,drifts", [
+    ("7.3.2.1006", False), ("7.3.2.999", False),  # only the first three parts count
+    ("7.3.1.2048", True), ("7.4.0.1", True),
+])
+def test_agent_versions_compare_on_three_parts(running, drifts):
+    r = resolved("d", {"agent": "agent-7.3.2.1006-x64.msi"})
+    d, findings = diff_device(r, dev({"agent": running}, driver="agent", model="windows"))
+    assert bool(d) is drifts and not findings
+
+
+def test_asa_listing_forms_are_the_same_release_but_another_file_is_a_swap():
+    r = resolved("d", {"asa": "asa941-smp-k8.bin"})
+    assert diff_device(r, dev({"asa": "9.4.1.SMP"}))[0] == []
+    member = {"name": "u", "role": "standalone", "running": {"asa": "9.4(1)"},
+              "running_files": {"asa": "disk0:/asa941-k8.bin"}}
+    (drift,), _ = diff_device(r, dev({"asa": "9.4(1)"}, [member]))
+    assert drift.direction is Direction.SAME and drift.change.from_image == "asa941-k8.bin"
+
+
+def test_a_unit_left_behind_is_drift_and_from_is_the_lowest():
+    r = resolved("d", {"asa": "asa941-smp-k8.bin"})
+    members = [{"name": "a", "role": "active", "running": {"asa": "9.4(1)"}},
+               {"name": "b", "role": "standby", "running": {"asa": "9.3(3)"}}]
+    (drift,), _ = diff_device(r, dev({"asa": "9.4(1)"}, members))
+    assert drift.lagging == ("b",) and drift.change.from_version == "9.3(3)"
+    assert drift.direction is Direction.UPGRADE
+
+
+def test_absent_images_are_installs_and_garbage_versions_are_findings():
+    r = resolved("d", {"anyconnect": "anyconnect-win-4.10.07073-webdeploy-k9.pkg",
+                       "asa": "asa941-smp-k8.bin"})
+    drifts, findings = diff_device(r, dev({"asa": "nine"}))
+    assert [(x.type, x.direction) for x in drifts] == [("anyconnect", Direction.INSTALL)]
+    assert [f.code for f in findings] == [FindingCode.BAD_VERSION]

@@ -1,0 +1,102 @@
+"""Invariants of the step sequences over many generated pairs and clusters (the scenario tests
+pin exact sequences; these check the rules hold for any size, order and release path)."""
+
+from __future__ import annotations
+
+from builders import all_present, desired, resolved
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.contract import StepAction as A
+from reconciler.core.observed import snapshot_from_dict
+from reconciler.core.plan import plan_fleet
+
+TARGETS = {"9.3(3)": "asa933-smp-k8.bin", "9.4(1)": "asa941-smp-k8.bin"}
+DISK = [{"name": "disk0", "size": 1 << 33, "free": 1 << 30}]
+
+
+def _unit(name: str, role: str, version: str, **kw: object) -> dict:
+    return {"name": name, "role": role, "ram_mb": 16384, "running": {"asa": version},
+            "disks": DISK, "standby_ready": True if role == "standby" else None, **kw}
+
+
+def _plan(mode: str, members: list[dict], version: str, target: str, **settings_: object):
+    snap = snapshot_from_dict({"devices": [{
+        "name": "dev", "model": "ASA5585-SSP-40", "platform": "asa5585", "mode": mode,
+        "running": {"asa": version}, "members": members}]})
+    r = {"dev": resolved("dev", {"asa": TARGETS[target]}, **settings_)}
+    plan = plan_fleet(desired("dev"), r, snap, all_present())
+    (d,) = plan.devices
+    assert not d.blocked, [f.line() for f in d.findings]
+    return d
+
+
+def _check_common(d, units: set[str], final: str) -> None:  # type: ignore[no-untyped-def]
+    steps = d.steps
+    assert [s.seq for s in steps] == list(range(1, len(steps) + 1))
+    first_boot = next(i for i, s in enumerate(steps) if s.action is A.SET_BOOT)
+    assert all(s.action in (A.COPY, A.VERIFY_COPY) for s in steps[:first_boot])
+    assert {s.member for s in steps[:first_boot] if s.action is A.VERIFY_COPY} == units
+    # after each reload: that unit is waited for and checked before anything else is reloaded
+    for i, s in enumerate(steps):
+        if s.action is A.RELOAD:
+            nxt = steps[i + 1:i + 3]
+            assert [(x.action, x.member) for x in nxt][0] == (A.WAIT_READY, s.member)
+            rest = steps[i + 1:]
+            upto = next((j for j, x in enumerate(rest) if x.action is A.RELOAD), len(rest))
+            assert any(x.action is A.CHECK_VERSION and x.member == s.member
+                       for x in rest[:upto]), (s, rest[:upto])
+    last_checks = {s.member: s.version for s in steps if s.action is A.CHECK_VERSION}
+    assert last_checks == {u: final for u in units}
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.integers(min_value=1, max_value=7), start=st.sampled_from(["9.1(6)", "9.2(3)",
+       "9.3(3)"]), target=st.sampled_from(["9.3(3)", "9.4(1)"]), ids=st.randoms())
+def test_cluster_reloads_one_unit_at_a_time_and_the_control_unit_last(data, start, target, ids):
+    if start >= target:
+        return
+    unit_ids = list(range(1, data + 2))
+    ids.shuffle(unit_ids)
+    members = [_unit(f"u{uid}", "control" if k == 0 else "data", start, unit_id=uid)
+               for k, uid in enumerate(unit_ids)]
+    d = _plan("cluster", members, start, target)
+    units = {m["name"] for m in members}
+    _check_common(d, units, target)
+    control = members[0]["name"]
+    reloads_in_pass: list[str] = []
+    for s in d.steps:
+        if s.action is A.RELOAD:
+            assert s.member != control, "the control unit is reloaded only after the hand-off"
+            assert s.via == control
+            reloads_in_pass.append(s.member)
+        if s.action is A.HANDOFF_CONTROL:
+            assert s.via == control and s.member in reloads_in_pass
+            old, control = control, s.member
+            reloads_in_pass = []
+            # the old control unit is the next one reloaded, through the new control unit
+            nxt = next(x for x in d.steps[s.seq:] if x.action is A.RELOAD)
+            assert (nxt.member, nxt.via) == (old, control)
+    passes = sum(1 for s in d.steps if s.action is A.HANDOFF_CONTROL)
+    assert passes == len(d.changes[0].hops) + 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(start=st.sampled_from(["9.1(6)", "9.2(3)", "9.3(3)"]),
+       target=st.sampled_from(["9.3(3)", "9.4(1)"]), timeout=st.integers(60, 3600))
+def test_pair_reloads_the_standby_first_and_switches_before_the_active(start, target, timeout):
+    if start >= target:
+        return
+    members = [_unit("a", "active", start), _unit("b", "standby", start)]
+    d = _plan("active-standby", members, start, target, reload_timeout=timeout)
+    _check_common(d, {"a", "b"}, target)
+    active = "a"
+    for i, s in enumerate(d.steps):
+        if s.action is A.RELOAD:
+            assert s.member != active and s.via == active, "only the standby is ever reloaded"
+        if s.action is A.WAIT_READY:
+            assert s.timeout == timeout and str(s.wait_for) == "standby-ready"
+        if s.action is A.SWITCH_ACTIVE:
+            prev = [x for x in d.steps[:i] if x.action is A.CHECK_VERSION]
+            assert prev and prev[-1].member == s.member, "checked before it takes over"
+            active = s.member
