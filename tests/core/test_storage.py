@@ -118,6 +118,16 @@ def test_unreferenced_files_are_what_cleanup_may_take(fleet: dict[str, ObservedD
             assert not in_use(solo, d, f.name)
 
 
+def test_the_planners_cleanup_uses_the_same_rule(fleet: dict[str, ObservedDevice]) -> None:
+    from reconciler.core.plan.space import cleanup_candidates
+
+    solo = fleet["solo"].members[0]
+    # only system/ASDM images are the planner's to delete; of those, exactly the unreferenced ones
+    assert [f.name for f in cleanup_candidates(solo, "disk0", frozenset(), {})] == ["asa901-lfbff-k8.SPA"]
+    assert [f.name for f in cleanup_candidates(solo, "disk1", frozenset(), {})] == ["asa933-lfbff-k8.SPA"]
+    assert cleanup_candidates(solo, "disk1", frozenset({"asa933-lfbff-k8.SPA"}), {}) == []
+
+
 def test_file_uses_reports_the_first_boot_position(fleet: dict[str, ObservedDevice]) -> None:
     primary = fleet["pair"].member("primary")
     assert primary is not None
