@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
     from reconciler.discovery import ClientFactory, Progress
+    from reconciler.gitops.revision import Revision
     from reconciler.drivers.base import DriverOptions, Transcript
 
 # errors the planner finds again per device (blocking only the devices concerned)
@@ -47,15 +49,21 @@ def fatal_findings(findings: Iterable[Finding]) -> list[Finding]:
             if f.severity is Severity.ERROR and not f.device and f.code not in _DEVICE_SCOPED]
 
 
-def load_desired_state(root: Path) -> tuple[DesiredState, list[Finding]]:
-    """desired/ and inventory/ of `root`; raises UnplannableError on fleet-wide errors."""
-    from reconciler.loader import DirectorySource, load_desired
+def load_revision_checked(root: Path) -> Revision:
+    """desired/ and inventory/ of `root` as on disk, with the commit checked out there and
+    whether the files differ from it; raises UnplannableError on fleet-wide errors."""
+    from reconciler.gitops.revision import load_revision
 
-    desired, findings = load_desired(DirectorySource(root))
-    fatal = fatal_findings(findings)
+    rev = load_revision(root)
+    fatal = fatal_findings(rev.findings)
     if fatal:
         raise UnplannableError(fatal)
-    return desired, findings
+    return rev
+
+
+def load_desired_state(root: Path) -> tuple[DesiredState, list[Finding]]:
+    rev = load_revision_checked(root)
+    return rev.desired, rev.findings
 
 
 def check_devices(desired: DesiredState, names: Iterable[str]) -> None:
@@ -140,9 +148,13 @@ def stored_device_states(root: Path, state_url: str | None, names: Iterable[str]
 
 def make_plan(desired: DesiredState, snapshot: Snapshot, status: Mapping[str, ImageStatus],
               states: Mapping[str, DeviceState], *, only: set[str] | None = None,
-              findings: Iterable[Finding] = ()) -> tuple[Plan, dict[str, ResolvedDevice]]:
-    """Resolve and plan; returns the plan and the resolution (settings, windows, targets)."""
+              findings: Iterable[Finding] = (), dirty: bool = False
+              ) -> tuple[Plan, dict[str, ResolvedDevice]]:
+    """Resolve and plan; returns the plan and the resolution (settings, windows, targets).
+    `dirty`: the files differ from the commit they were read with (the plan says so)."""
     resolved, resolve_findings = resolve(desired, snapshot)
     plan = plan_fleet(desired, resolved, snapshot, status, device_states=states, only=only,
                       findings=[*findings, *resolve_findings])
+    if dirty:
+        plan = replace(plan, source=replace(plan.source, dirty=True))
     return plan, resolved

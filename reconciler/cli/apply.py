@@ -83,7 +83,8 @@ async def _apply(plan_file: Path | None, auto_approve: bool, devices: tuple[str,
     from reconciler.render.text import print_plan
 
     out = runs.console()
-    desired, findings = planning.load_desired_state(root)
+    rev = planning.load_revision_checked(root)
+    desired, findings = rev.desired, rev.findings
     async with Session(runs.workspace(root, images_dir, state_url), actor=actor) as session:
         runs.print_recovery(out, await session.recover(desired))
         if plan_file is not None:
@@ -98,7 +99,8 @@ async def _apply(plan_file: Path | None, auto_approve: bool, devices: tuple[str,
             if devices:
                 planning.check_devices(desired, devices)
             desired = _with_settings(desired, request, devices)
-            saved, resolved = await session.plan(desired, devices or None, findings=findings)
+            saved, resolved = await session.plan(desired, devices or None, findings=findings,
+                                                 dirty=rev.dirty)
             print_plan(saved.plan, out)
         plan = saved.plan
         blocked = [d.device for d in plan.devices if d.blocked]

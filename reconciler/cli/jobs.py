@@ -394,11 +394,12 @@ async def _new_job(kind: str, job_ref: str, auto_approve: bool, job_kw: dict[str
     from reconciler.core.overrides import with_overrides
     from reconciler.executor import request_from, rollback_targets, runnable
     from reconciler.executor.session import Session
-    from reconciler.planning import load_desired_state
+    from reconciler.planning import load_revision_checked
     from reconciler.render.text import print_plan
 
     out = runs.console()
-    desired, findings = load_desired_state(root)
+    rev = load_revision_checked(root)
+    desired, findings = rev.desired, rev.findings
     if not auto_approve and not sys.stdin.isatty():
         raise ConfigError(f"jobs {kind} needs --auto-approve without a terminal to confirm on",
                           code="USAGE")
@@ -429,7 +430,7 @@ async def _new_job(kind: str, job_ref: str, auto_approve: bool, job_kw: dict[str
                                    "with `reconciler apply --device`")
         for n in notes:
             out.print(f"note: {n}", markup=False)
-        saved, resolved = await s.plan(plan_state, names, findings=findings)
+        saved, resolved = await s.plan(plan_state, names, findings=findings, dirty=rev.dirty)
         print_plan(saved.plan, out)
         if not runnable(saved.plan):
             out.print(f"nothing to {kind}: every device of job {old.id} is where it should be, "

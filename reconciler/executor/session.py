@@ -88,9 +88,10 @@ class Session:
 
     async def plan(self, desired: DesiredState, names: Iterable[str] | None = None, *,
                    findings: Sequence[Finding] = (), snapshot: Snapshot | None = None,
-                   progress: Progress | None = None
+                   progress: Progress | None = None, dirty: bool = False
                    ) -> tuple[SavedPlan, dict[str, ResolvedDevice]]:
-        """Discover (unless given a snapshot) and plan `names` (default: every device)."""
+        """Discover (unless given a snapshot) and plan `names` (default: every device).
+        `dirty`: the desired files differ from their commit (the plan records it)."""
         from reconciler.planning import image_status, make_plan
 
         only = set(names) if names is not None else None
@@ -100,7 +101,7 @@ class Session:
         records = await asyncio.to_thread(self.store.device_states, only or desired.inventory)
         states = {n: r.state for n, r in records.items()}
         plan, resolved = make_plan(desired, snapshot, status, states, only=only,
-                                   findings=findings)
+                                   findings=findings, dirty=dirty)
         return saved_plan(plan, snapshot.devices), resolved
 
     async def check_fresh(self, saved: SavedPlan, desired: DesiredState) -> Snapshot:
