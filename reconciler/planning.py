@@ -75,12 +75,9 @@ def check_devices(desired: DesiredState, names: Iterable[str]) -> None:
 
 def credential_resolver(root: Path) -> Callable[[CredentialRef], str]:
     """`env:`/`file:` references, `file:` paths relative to the repository."""
-    from reconciler.loader.credentials import resolve_credential
+    from reconciler.devices.session import repo_resolver
 
-    def resolver(ref: CredentialRef) -> str:
-        return resolve_credential(ref, base_dir=root)
-
-    return resolver
+    return repo_resolver(root)
 
 
 def inventory_devices(desired: DesiredState, only: Iterable[str] | None = None

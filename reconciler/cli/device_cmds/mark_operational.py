@@ -39,10 +39,14 @@ def command(name: str, reason: str, root: Path, state_url: str | None, actor: st
     if not force and (root / "inventory").is_dir():
         from reconciler.planning import load_desired_state
 
+        from reconciler.devices.session import find_device
+
         desired, _ = load_desired_state(root)
-        if name not in desired.inventory:
-            raise ConfigError(f"{name} is not in the inventory", code="UNKNOWN_DEVICE",
-                              hint="check the name, or use --force for a removed device")
+        try:
+            find_device(desired.inventory, name)
+        except ConfigError as e:
+            raise ConfigError(e.message, code=e.code,
+                              hint="check the name, or use --force for a removed device") from None
     who = actor_name(actor)
     with open_store(state_url, root=root) as store:
         current = store.get_device_state(name)
