@@ -208,9 +208,11 @@ async def checkins(session: Session, desired: DesiredState, names: Iterable[str]
     return {k: v for k, v in (x for x in done if x is not None)}
 
 
-def classify(plan: Plan, not_converging: Iterable[str]) -> dict[str, DeviceReport]:
+def classify(plan: Plan, managed: Iterable[str], not_converging: Iterable[str]
+             ) -> dict[str, DeviceReport]:
+    """Every managed device's compliance state; the plan lists only those not in sync."""
     stuck = set(not_converging)
-    out: dict[str, DeviceReport] = {}
+    out: dict[str, DeviceReport] = {n: DeviceReport(n, "in_sync") for n in managed}
     for dp in plan.devices:
         codes = {f.code for f in dp.findings}
         changes = [f"{c.type} {c.from_version or '-'} -> {c.to_version}" for c in dp.changes]
@@ -328,7 +330,8 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                 saved, resolved = await session.plan(
                     desired, names, findings=[*rev.findings, *verdict.not_converging.values()],
                     snapshot=snapshot)
-            result.devices = classify(saved.plan, verdict.not_converging)
+            managed = [n for n in names if (r := resolved.get(n)) is not None and r.targets]
+            result.devices = classify(saved.plan, managed, verdict.not_converging)
             previous = ctx.last.devices if ctx.last is not None else {}
             for name, d in result.devices.items():
                 d.reimaged_to = reimaged.get(name)
