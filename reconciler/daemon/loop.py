@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -368,7 +369,9 @@ async def _apply(ctx: DaemonContext, session: Session, desired: DesiredState, na
     saved, resolved = await session.plan(desired, names, findings=[*rev.findings, *stuck])
     if not runnable(saved.plan):
         return
-    request = JobRequest(name=f"daemon-{rev.commit[:8]}-cycle-{ctx.cycle}",
+    # several daemons share a store: the name says which one, and stays unique
+    stamp = ctx.clock().strftime("%Y%m%dT%H%M%S")
+    request = JobRequest(name=f"daemon-{rev.commit[:8]}-{stamp}-{uuid.uuid4().hex[:6]}",
                          description=f"reconciler daemon, branch {ctx.config.branch}, cycle "
                                      f"{ctx.cycle}", ignore_windows=ignore_windows)
     job = session.create(saved, request, resolved, origin="daemon")
