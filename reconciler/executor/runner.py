@@ -101,6 +101,7 @@ class JobRunner:
         self.owner = owner or new_owner_id()
         self._stop_requested: str | None = None
         self._hard_stop = False
+        self._step_stop: str | None = None
         self._lost: dict[str, str] = {}
         self._job_lost = False
         self._task: asyncio.Task[Any] | None = None
@@ -112,6 +113,12 @@ class JobRunner:
         """Start no new device; running ones finish (an abort, asked locally)."""
         self._stop_requested = self._stop_requested or reason
         self._wake.set()
+
+    def stop_between_steps(self, reason: str) -> None:
+        """Start no new device, and stop each running one before its next step (never inside
+        one): it ends failed with `reason`, looked at again if a disruptive step had run."""
+        self._step_stop = self._step_stop or reason
+        self.request_stop(reason)
 
     def hard_stop(self) -> None:
         """Cancel the running devices now; the job becomes interrupted."""
@@ -285,6 +292,8 @@ class JobRunner:
     # ------------------------------------------------------------ leases
 
     def _lease_lost(self, device: str) -> str | None:
+        if self._step_stop:
+            return self._step_stop
         if self._job_lost:
             return "the job was declared interrupted by another run"
         return self._lost.get(device)
