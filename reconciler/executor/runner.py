@@ -5,10 +5,12 @@
   renewed in the background every third of the lease time; a lease that comes back missing
   (taken over after we stalled) stops that device at its next step boundary.
 - Slots: `max_parallel` for a parallel job, one for a sequential job. A device starts the moment
-  a slot frees (no batches). Devices whose own policy says `order: sequential` never run at the
-  same time as each other, even inside a parallel job. A device starts only inside one of its
-  maintenance windows and not before the job's start time; until then it waits without holding
-  a slot (in a sequential job the queue waits for it, keeping the order).
+  a slot frees (no batches); in a parallel job the longest expected run goes first (the plan's
+  order is only alphabetical there; see core/plan/estimate.py). Devices whose own policy says
+  `order: sequential` never run at the same time as each other, even inside a parallel job. A
+  device starts only inside one of its maintenance windows and not before the job's start time;
+  until then it waits without holding a slot (in a sequential job the queue waits for it,
+  keeping the order).
 - Stop conditions, checked before every start: an abort request (`reconciler jobs abort`, or
   Ctrl-C), a failure with `on_error: stop`, or the job being taken from us. Then no new device
   starts, the devices running finish their whole run, and the rest are recorded `aborted`. That
@@ -31,6 +33,7 @@ from typing import Any
 
 from reconciler.core.model import InventoryDevice, MaintenanceWindow, Order
 from reconciler.core.plan import DevicePlan, Plan
+from reconciler.core.plan.estimate import longest_first
 from reconciler.core.windows import describe_all, earliest_start, is_open
 from reconciler.errors import ReconcilerError
 from reconciler.executor.connect import Connector
@@ -177,6 +180,9 @@ class JobRunner:
             outcomes[name] = DeviceOutcome(name, JobDeviceStatus.SKIPPED, None, why, skip[0])
             self.events.device_finished(name, JobDeviceStatus.SKIPPED, None, why)
 
+        if props.order is Order.PARALLEL:
+            # the plan's order is alphabetical, not a constraint: start the longest runs first
+            queue = longest_first(queue, plans)
         heartbeat = asyncio.create_task(self._heartbeat(job.id, set(won)))
         running: dict[asyncio.Task[DeviceOutcome], str] = {}
         failed_first: str | None = None

@@ -98,16 +98,33 @@ async def test_abort_in_sequential_order_aborts_every_device_not_yet_started(lab
 
 
 async def test_abort_in_parallel_order_lets_running_devices_finish(lab: Lab) -> None:
+    # the firewalls (a reload each) are expected to take longer than the agents: they go first
     names = ["ep-lnx-001", "ep-win-001", "fw-branch-01", "fw-fpr-01"]
     lab.events = AbortAfter(lab, 2)
-    others = lab.fingerprints(exclude=["ep-lnx-001", "ep-win-001"])
+    others = lab.fingerprints(exclude=["fw-branch-01", "fw-fpr-01"])
     result, _ = await lab.apply(names, JobRequest(ignore_windows=True, max_parallel=2))
     assert [result.outcomes[n].status for n in names] == [
-        JobDeviceStatus.SUCCEEDED, JobDeviceStatus.SUCCEEDED,
-        JobDeviceStatus.ABORTED, JobDeviceStatus.ABORTED]
+        JobDeviceStatus.ABORTED, JobDeviceStatus.ABORTED,
+        JobDeviceStatus.SUCCEEDED, JobDeviceStatus.SUCCEEDED]
     assert result.job.status is JobStatus.ABORTED
-    assert sorted(lab.events.starts()) == ["ep-lnx-001", "ep-win-001"]  # started together
-    assert lab.fingerprints(exclude=["ep-lnx-001", "ep-win-001"]) == others
+    assert sorted(lab.events.starts()) == ["fw-branch-01", "fw-fpr-01"]  # started together
+    assert lab.fingerprints(exclude=["fw-branch-01", "fw-fpr-01"]) == others
+
+
+async def test_parallel_job_starts_the_longest_expected_run_first(lab: Lab) -> None:
+    # plan order is alphabetical; the pair (two HA hops: six reloads) goes first, the agent last
+    names = ["ep-lnx-001", "fw-branch-01", "fw-dc-pair"]
+    result, _ = await lab.apply(names, JobRequest(ignore_windows=True, max_parallel=1))
+    assert result.ok, result.outcomes
+    assert result.job.properties.order is Order.PARALLEL
+    assert lab.events.starts() == ["fw-dc-pair", "fw-branch-01", "ep-lnx-001"]
+
+
+async def test_sequential_job_keeps_the_plan_order(lab: Lab) -> None:
+    names = ["ep-lnx-001", "fw-branch-01"]
+    result, _ = await lab.apply(names, JobRequest(ignore_windows=True, order=Order.SEQUENTIAL))
+    assert result.ok, result.outcomes
+    assert lab.events.starts() == ["ep-lnx-001", "fw-branch-01"]
 
 
 async def test_a_single_device_job_cannot_be_aborted_once_started(lab: Lab) -> None:
