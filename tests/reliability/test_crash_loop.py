@@ -22,7 +22,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from reconciler.sim.app import create_app
 from reconciler.store import JobStatus, open_store
 from reconciler.store import owners
 from tests.executor.conftest import Lab, make_lab
-from tests.reliability.conftest import LONG, long_only
+from tests.reliability.conftest import long_only
 from tests.reliability.invariants import unexplained_in_progress
 
 SEED = 8_2026
@@ -207,3 +206,47 @@ async def test_fifty_seeded_hard_kills_always_recover_and_converge(
 async def test_hard_kills_long_loop_with_the_pair(
         tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     await crash_loop(tmp_path, images, monkeypatch, 200, [*SUBSETS, PAIR])
+
+
+# ---------------------------------------------------------------- real SIGKILLs
+
+
+def sigkill_once(tmp_path: Path, example_images: Path, seed: int) -> float:
+    """`reconciler apply` (a real process, standalone + active/standby pair) is SIGKILLed after
+    a seeded random delay; the next `reconciler apply` recovers and converges; every unit was
+    reloaded exactly once in all (a fresh simulator per kill: the twin cannot be put back)."""
+    from tests.cli.sim_process import reconciler, sim_repo
+
+    delay = random.Random(SEED + seed).uniform(0.3, 4.0)
+    names = ("fw-branch-01", "fw-pair-2")
+    apply = ("apply", "--ignore-maintenance-windows", "--auto-approve",
+             *(a for n in names for a in ("--device", n)))
+    with sim_repo(tmp_path / "repo", example_images, time_scale=300) as sim:
+        runner = subprocess.Popen([sys.executable, "-m", "reconciler", *apply], cwd=sim.root,
+                                  env=sim.env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(timeout=10)
+        r = reconciler(sim, *apply)
+        assert r.returncode == 0, r.stdout + r.stderr
+        for n in names:
+            assert set(sim.running(n).values()) == {"9.4(1)"}, (delay, n)
+            reloads = {u["name"]: u["reloads"] for u in sim.state(n)["units"]}
+            assert set(reloads.values()) == {1}, (delay, n, reloads)
+        with sqlite3.connect(sim.root / ".reconciler" / "state.db") as db:
+            bad = db.execute("SELECT device FROM device_states WHERE state = "
+                             "'upgrade-in-progress'").fetchall()
+        assert bad == []
+    return delay
+
+
+@pytest.mark.parametrize("k", range(5))
+def test_real_sigkill_is_recovered(tmp_path: Path, example_images: Path, k: int) -> None:
+    sigkill_once(tmp_path, example_images, k)
+
+
+@long_only
+@pytest.mark.parametrize("k", range(5, 60))
+def test_real_sigkill_long(tmp_path: Path, example_images: Path, k: int) -> None:
+    sigkill_once(tmp_path, example_images, k)

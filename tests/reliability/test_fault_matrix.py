@@ -131,3 +131,10 @@ def test_the_matrix_covers_every_phase_topology_and_fault_kind() -> None:
     assert asa_kinds <= kinds, asa_kinds - kinds
     assert any(len(r["faults"]) > 1 for r in ROWS)  # combined faults
     assert LONG or len(ALWAYS) >= 15
+
+
+def test_the_documented_table_is_the_fixture() -> None:
+    from tests.reliability.fault_table import embed
+
+    doc = (PROJECT_ROOT / "docs" / "reliability-faults.md").read_text(encoding="utf-8")
+    assert embed(doc) == doc, "run `python -m tests.reliability.fault_table docs/reliability-faults.md`"
