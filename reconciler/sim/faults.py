@@ -15,7 +15,7 @@ device, optionally for one member, and fires either every time (`times` omitted)
 | `unreachable-after-reload`|                               | the unit never comes back from its next reload      |
 | `unreachable`             |                               | the unit (or the device) does not answer now        |
 | `standby-not-ready`       |                               | after boot the unit stays Cold Standby / never rejoins the cluster |
-| `http-error`              | `status` (default 503)        | requests to the device fail with that HTTP status   |
+| `http-error`              | `status` (default 503), `command` | requests to the device fail with that HTTP status; with `command`, only CLI requests carrying a command that starts with it |
 | `command-error`           | `command`, `message`          | a CLI command starting with `command` answers `message` |
 | `install-fails`           | `code`                        | an agent install fails with that code               |
 | `agent-revert`            |                               | after an agent install, the next check-in re-images the old version back (the seed's endless re-image loop) |

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-from reconciler.sim.faults import FaultKind
+from reconciler.sim.faults import Fault, FaultKind
 from reconciler.sim.fleet import SimFleet, UnknownDevice
 from reconciler.sim.model import SimAgent, SimAsa, SimDevice, SimFile
 
@@ -24,6 +25,28 @@ def text(fleet: SimFleet, body: str, status: int = 200, headers: dict[str, str] 
     return PlainTextResponse(body, status_code=status, headers={**common_headers(fleet), **(headers or {})})
 
 
+def request_commands(request: Request) -> list[str]:
+    """The CLI commands of an `/admin/exec|config/<cmd>/...` request (URL-decoded, in order)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    parts = raw.decode("latin-1").split("?")[0].split("/")
+    # ['', 'd', name, 'admin', 'exec'|'config', cmd, ...]
+    if len(parts) > 5 and parts[3] == "admin" and parts[4] in ("exec", "config"):
+        return [unquote(p) for p in parts[5:] if p]
+    return []
+
+
+def _http_fault(dev: SimDevice, request: Request) -> Fault | None:
+    """A device-wide `http-error` fault; one with `command` fires only on requests carrying a
+    CLI command that starts with it (a failure during one phase: boot change, hand-off...)."""
+    for f in dev.faults.items:
+        if f.kind is not FaultKind.HTTP_ERROR or f.exhausted:
+            continue
+        if f.command is None or any(c.startswith(f.command) for c in request_commands(request)):
+            f.fired += 1
+            return f
+    return None
+
+
 def enter_device(request: Request, kind: str) -> tuple[SimDevice | None, Response | None]:
     """Look up the device, apply due events and device-wide faults; None + the error answer."""
     fleet: SimFleet = request.app.state.fleet
@@ -34,7 +57,7 @@ def enter_device(request: Request, kind: str) -> tuple[SimDevice | None, Respons
         return None, error_response(fleet, kind, 404, None, f"no device named {name} on this simulator")
     if dev.kind != kind:
         return None, error_response(fleet, kind, 404, None, f"{name} is an {dev.kind} device; this is the {kind} API")
-    fault = dev.faults.fire(FaultKind.HTTP_ERROR, None)
+    fault = _http_fault(dev, request)
     if fault is not None:
         return None, error_response(fleet, kind, fault.status, None, f"simulated HTTP {fault.status} from {name}")
     if isinstance(dev, SimAsa) and dev.management_unit() is None or isinstance(dev, SimAgent) and not dev.up:
