@@ -180,8 +180,14 @@ async def crash_loop(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPat
         switch = KillSwitch(10 ** 9)
         await killed_run(lab, names, switch)
         lengths.append(switch.count)
-    where = []
-    for k in range(kills):
+    where: list[str] = []
+    landed = 0
+    # Readiness polls make a job's step count vary with machine load, so a kill drawn against the
+    # calibrated length can fall after the job's end; go on until `kills` kills really landed
+    # inside a job (bounded), rather than counting draws.
+    for k in range(kills * 2):
+        if landed >= kills:
+            break
         i = k % len(subsets)
         names, hops = subsets[i]
         at = rng.randint(1, max(1, int(lengths[i] * 0.95)))
@@ -189,6 +195,7 @@ async def crash_loop(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPat
         lab = make_lab(run, images, monkeypatch, run / "state.db")
         switch = await one_kill(lab, names, hops, at)
         where.append(f"{'+'.join(names)}@{at}/{lengths[i]}:{switch.where if switch.dead else 'done'}")
+        landed += switch.dead
     return where
 
 
@@ -196,7 +203,7 @@ async def test_fifty_seeded_hard_kills_always_recover_and_converge(
         tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     where = await crash_loop(tmp_path, images, monkeypatch, KILLS, SUBSETS)
     killed = [w for w in where if not w.endswith(":done")]
-    assert len(killed) >= KILLS * 0.9, where  # nearly every kill lands inside the job
+    assert len(killed) >= KILLS, where  # at least fifty kills landed inside a job
     # the kills land everywhere: in device traffic and in store writes
     assert any(":GET " in w or ":PUT " in w for w in killed)
     assert any(w.split(":")[-1] in ("INSERT", "UPDATE", "SELECT", "DELETE") for w in killed)
