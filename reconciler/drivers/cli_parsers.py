@@ -33,12 +33,17 @@ class CliParseError(PermanentDeviceError):
         )
 
 
+# Case-insensitive matching in ASCII only: with Unicode rules "ſ" matches "s" and "İ" matches "i",
+# and the matched text then does not lower-case to the word the code looks up.
+_I = re.IGNORECASE | re.ASCII
+
+
 # ---------------------------------------------------------------- errors in CLI output
 
 _ERROR_LINE = re.compile(
     r"^[^\S\n]*(ERROR:.*|%\s*Error.*|%ERROR.*|% Invalid .*|% Incomplete .*|% Ambiguous .*|"
     r"% Unrecognized .*|Unable to .*|\*\*\*\* WARNING \*\*\*\* Configuration Replication is NOT.*)$",
-    re.IGNORECASE | re.MULTILINE,
+    _I | re.MULTILINE,
 )
 
 
@@ -51,7 +56,7 @@ def cli_error(text: str) -> str | None:
 # ---------------------------------------------------------------- models
 
 # Models that exist only as "-X" but print without the suffix in `show version`.
-_X_ONLY = re.compile(r"^ASA55(06|08|12|15|16|25|45|55)([HW])?$", re.IGNORECASE)
+_X_ONLY = re.compile(r"^ASA55(06|08|12|15|16|25|45|55)([HW])?$", _I)
 
 
 def canonical_model(hardware: str) -> str:
@@ -262,7 +267,7 @@ _CL_FIELD = re.compile(r"^[^\S\n]*(ID|Site ID|Version|Serial No\.|CCL IP|CCL MAC
 def parse_show_cluster_info(text: str) -> ClusterInfo:
     on = _CL_ON.search(text)
     if not on:
-        if re.search(r"clustering is not (configured|enabled)|cluster is not", text, re.IGNORECASE) \
+        if re.search(r"clustering is not (configured|enabled)|cluster is not", text, _I) \
                 or cli_error(text):
             return ClusterInfo(enabled=False)
         raise CliParseError("show cluster info", "no 'Cluster NAME: On|Off' line", text)
@@ -363,7 +368,7 @@ _DIR_LINE = re.compile(
 )
 _DIR_TOTAL = re.compile(r"^([0-9]+)[^\S\n]+bytes total[^\S\n]+\(([0-9]+)[^\S\n]+bytes free", re.MULTILINE)
 _NO_DEVICE = re.compile(r"No such device|Invalid (flash )?device|not a valid file system|"
-                        r"Invalid input detected", re.IGNORECASE)
+                        r"Invalid input detected", _I)
 
 
 def disk_absent(text: str) -> bool:
@@ -450,7 +455,7 @@ def parse_show_asdm_image(text: str) -> str | None:
     m = re.search(r"^Device Manager image file,[^\S\n]*(\S+)", text, re.MULTILINE)
     if m:
         return m.group(1)
-    if re.search(r"Device Manager image file not set|no asdm image", text, re.IGNORECASE):
+    if re.search(r"Device Manager image file not set|no asdm image", text, _I):
         return None
     raise CliParseError("show asdm image", "no 'Device Manager image file' line", text)
 
@@ -469,7 +474,7 @@ class ContextInfo:
 
 def parse_show_mode(text: str) -> str:
     """`single` or `multiple`."""
-    m = re.search(r"Security context mode:[^\S\n]*(single|multiple)", text, re.IGNORECASE)
+    m = re.search(r"Security context mode:[^\S\n]*(single|multiple)", text, _I)
     if not m:
         raise CliParseError("show mode", "no 'Security context mode' line", text)
     return m.group(1).lower()
@@ -493,7 +498,7 @@ def parse_show_configuration_session(text: str) -> tuple[str, ...]:
     """Names of configuration sessions that are not committed (pending changes)."""
     if cli_error(text):  # releases before 9.3(2) have no configuration sessions
         return ()
-    if re.search(r"There are no (active )?sessions", text, re.IGNORECASE):
+    if re.search(r"There are no (active )?sessions", text, _I):
         return ()
     if not re.search(r"^Session Name", text, re.MULTILINE):
         raise CliParseError("show configuration session", "no 'Session Name' header", text)
@@ -518,7 +523,7 @@ _AC_VERSION = re.compile(r"^[^\S\n]*([0-9]+(?:,[0-9]+)+)[^\S\n]*$")
 
 
 def parse_show_webvpn_anyconnect(text: str) -> tuple[AnyConnectImage, ...]:
-    if re.search(r"no AnyConnect|not enabled|0 AnyConnect Client", text, re.IGNORECASE) or cli_error(text):
+    if re.search(r"no AnyConnect|not enabled|0 AnyConnect Client", text, _I) or cli_error(text):
         return ()
     found: list[AnyConnectImage] = []
     head: re.Match[str] | None = None
@@ -540,13 +545,13 @@ def parse_show_webvpn_anyconnect(text: str) -> tuple[AnyConnectImage, ...]:
 
 def parse_webvpn_package_version(text: str) -> str | None:
     """`show webvpn csd` / `show webvpn hostscan`: the installed version, or None."""
-    m = re.search(r"version[^\S\n]+([0-9]+(?:\.[0-9]+)+)[^\S\n]+is currently installed", text, re.IGNORECASE)
+    m = re.search(r"version[^\S\n]+([0-9]+(?:\.[0-9]+)+)[^\S\n]+is currently installed", text, _I)
     return m.group(1) if m else None
 
 
 def parse_show_fxos_mode(text: str) -> str | None:
     """`appliance` or `platform` on Firepower 1000/2000; None where the command does not exist."""
-    m = re.search(r"Mode is currently set to[^\S\n]+(\w+)", text, re.IGNORECASE)
+    m = re.search(r"Mode is currently set to[^\S\n]+(\w+)", text, _I)
     return m.group(1).lower() if m else None
 
 
@@ -561,7 +566,7 @@ class VerifyResult:
 
 
 _VERIFY = re.compile(r"^verify[^\S\n]+/(\S+)[^\S\n]+\(([^)\n]+)\)[^\S\n]*=[^\S\n]*([0-9A-Fa-f]+)[^\S\n]*$",
-                     re.MULTILINE | re.IGNORECASE)
+                     re.MULTILINE | _I)
 
 
 def parse_verify(text: str) -> VerifyResult:
@@ -581,8 +586,7 @@ def parse_boot_system_lines(text: str) -> tuple[str, ...]:
     return tuple(m.group(1) for m in re.finditer(r"^boot system[^\S\n]+(\S+)", text, re.MULTILINE))
 
 
-# ASCII: under IGNORECASE alone, "ſ" matches "s" and "İ" matches "i" but do not lower-case to them.
-_UPTIME_PART = re.compile(r"(?<![0-9])([0-9]{1,9})\s+(year|week|day|hour|min|sec)s?", re.IGNORECASE | re.ASCII)
+_UPTIME_PART = re.compile(r"(?<![0-9])([0-9]{1,9})\s+(year|week|day|hour|min|sec)s?", _I)
 _UPTIME_UNITS = {"year": 365 * 86400, "week": 7 * 86400, "day": 86400, "hour": 3600, "min": 60, "sec": 1}
 
 

@@ -131,6 +131,14 @@ def test_numbers_must_be_plain_and_sane():
     assert P.uptime_seconds("2 days 3 HOURS") == 2 * 86400 + 3 * 3600
 
 
+def test_case_insensitive_words_are_ascii():
+    # regression (found by fuzzing the driver): "s\u0130ngle" matched `single` case-insensitively
+    # and lower-cased to a string that is no ContextMode
+    with pytest.raises(P.CliParseError):
+        P.parse_show_mode("Security context mode: s\u0130ngle\n")
+    assert P.parse_show_mode("Security context mode: SINGLE\n") == "single"
+
+
 def test_anyconnect_header_without_a_version_is_skipped():
     text = ("1. disk0:/broken.pkg 1 dyn-regex=/Windows/\n  CISCO STC win2k+\n"
             "2. disk0:/anyconnect-win-4.10.07073-webdeploy-k9.pkg 2 dyn-regex=/Windows/\n"
