@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -89,3 +90,30 @@ def mutate(text: str, data: st.DataObject) -> str:
             lines[i] = re.sub(r"(:|=)\s*\S+", r"\1", lines[i], count=1)
             text = "".join(lines)
     return text
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8)
+
+
+def mutate_json(value: Any, data: st.DataObject) -> Any:
+    """Drop a key, replace a value with any JSON, or change the type of a container."""
+    if isinstance(value, dict) and value:
+        key = data.draw(st.sampled_from(sorted(value)), label="key")
+        op = data.draw(st.sampled_from(["drop", "replace", "recurse"]), label="op")
+        out = dict(value)
+        if op == "drop":
+            del out[key]
+        elif op == "replace":
+            out[key] = data.draw(json_values, label="value")
+        else:
+            out[key] = mutate_json(out[key], data)
+        return out
+    if isinstance(value, list) and value:
+        i = data.draw(st.integers(0, len(value) - 1), label="index")
+        out_list = list(value)
+        out_list[i] = mutate_json(out_list[i], data)
+        return out_list
+    return data.draw(json_values, label="value")

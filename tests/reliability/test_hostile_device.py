@@ -25,7 +25,7 @@ from reconciler.drivers.base import Digest, Driver
 from reconciler.errors import DeviceError
 from reconciler.sim.app import create_app
 from tests.reliability.budget import fuzz
-from tests.reliability.mutations import mutate, random_text
+from tests.reliability.mutations import json_values, mutate, mutate_json, random_text
 from tests.sim_support import make_fleet, open_driver
 
 Tamper = Callable[[httpx.Request, bytes, int], bytes | None]
@@ -106,33 +106,6 @@ def test_asa_discovery_of_a_device_printing_garbage(data: st.DataObject, name: s
 
     result, _ = asyncio.run(_run(name, lambda d: d.get_facts(), tamper))
     check(name, result)
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=8)
-
-
-def mutate_json(value: Any, data: st.DataObject) -> Any:
-    """Drop a key, replace a value with any JSON, or change the type of a container."""
-    if isinstance(value, dict) and value:
-        key = data.draw(st.sampled_from(sorted(value)), label="key")
-        op = data.draw(st.sampled_from(["drop", "replace", "recurse"]), label="op")
-        out = dict(value)
-        if op == "drop":
-            del out[key]
-        elif op == "replace":
-            out[key] = data.draw(json_values, label="value")
-        else:
-            out[key] = mutate_json(out[key], data)
-        return out
-    if isinstance(value, list) and value:
-        i = data.draw(st.integers(0, len(value) - 1), label="index")
-        out_list = list(value)
-        out_list[i] = mutate_json(out_list[i], data)
-        return out_list
-    return data.draw(json_values, label="value")
 
 
 @pytest.mark.timeout(300)
