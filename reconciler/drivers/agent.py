@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from reconciler.contract import StepAction
+from reconciler.core.catalog import unsafe_image_name
 from reconciler.core.model import DriverKind, ImageType, Mode, Role
 from reconciler.core.observed import Disk, FileEntry, Member, ObservedDevice
 from reconciler.drivers.base import (
@@ -89,8 +90,9 @@ class AgentDriver(Driver):
     @staticmethod
     def _package(path: str) -> str:
         name = path.split(":/", 1)[1] if ":/" in path else path
-        if not name or "/" in name:
-            raise PermanentDeviceError(f"{path!r} is not a package name", code="BAD_PATH",
+        why = unsafe_image_name(name) if name else "empty"
+        if why:
+            raise PermanentDeviceError(f"{path!r} is not a package name ({why})", code="BAD_PATH",
                                        hint=f"use {STORE}:/FILE or FILE")
         return name
 
