@@ -113,6 +113,8 @@ def unsafe_image_name(name: str) -> str | None:
 
     Image names are plain ASCII file names, as on the devices' flash file systems: that also
     refuses look-alikes of '/' and '.' (U+2215, U+FF0F, ...) in one rule."""
+    if not name.strip() or name != name.strip():
+        return f"image name {name!r} is empty or has leading or trailing blanks"
     if name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
         return f"image name {name!r} is a path, not a plain file name"
     if re.match(r"^[A-Za-z]:", name) or name.startswith((".", "~")):
