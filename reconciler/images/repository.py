@@ -95,12 +95,22 @@ class ImageStream:
 
     Iterate it, and close it (or use `with`) when abandoning it early. `size` is the number of
     bytes the stream yields, for Content-Length and progress.
+
+    With `verify` (a sha256 hasher already fed with the bytes before the range, and the
+    expected digest) the stream is the last line of defence against pushing a file that is
+    not the catalog's image: it hashes what it yields and raises ChecksumMismatch instead of
+    releasing the final chunk when the whole file does not hash to the catalog's sha256. A
+    device only completes a file when its last byte arrives, so a damaged or swapped image never
+    lands on a device complete, whatever the plan said about it earlier.
     """
 
-    def __init__(self, fh: BinaryIO, size: int, chunk_size: int) -> None:
+    def __init__(self, fh: BinaryIO, size: int, chunk_size: int, *, name: str = "",
+                 verify: tuple[Any, str] | None = None) -> None:
         self._fh = fh
         self._left = size
         self._chunk = chunk_size
+        self._name = name
+        self._verify = verify
         self.size = size
 
     def __iter__(self) -> ImageStream:
@@ -116,6 +126,16 @@ class ImageStream:
             raise PermanentError("image file shrank while it was being read",
                                  hint="run `reconciler images verify`")
         self._left -= len(data)
+        if self._verify is not None:
+            hasher, expected = self._verify
+            hasher.update(data)
+            if self._left <= 0 and hasher.hexdigest() != expected:
+                self.close()
+                raise ChecksumMismatch(
+                    f"image {self._name} in the repository no longer has the catalog's sha256 "
+                    f"(it hashes to {hasher.hexdigest()}, the catalog says {expected}); the "
+                    "transfer was stopped before its last byte",
+                    hint="run `reconciler images verify`, then fetch or import the image again")
         return data
 
     def close(self) -> None:
@@ -145,18 +165,41 @@ class ImageRepository:
         return path
 
     def open_stream(self, name: str, *, offset: int = 0, length: int | None = None,
-                    chunk_size: int = CHUNK) -> ImageStream:
+                    chunk_size: int = CHUNK, expect: Image | None = None) -> ImageStream:
         """Stream `length` bytes (default: to the end) of an image from `offset`.
 
         Offsets let a copy resume or be split into several transfers (a device answering HTTP 413).
+        With `expect` (the catalog entry) the file must have the catalog's size, and a range that
+        ends at the end of the file is verified against the catalog's sha256 before its last
+        chunk is released (the bytes before `offset` are hashed first): see ImageStream.
         """
         path = self.path_of(name)
         size = path.stat().st_size
+        if expect is not None and size != expect.size:
+            raise ChecksumMismatch(f"image {name} in the repository is {size} bytes, the catalog says "
+                                   f"{expect.size}; refused", location=expect.loc,
+                                   hint="run `reconciler images verify`, then fetch or import it again")
         if offset < 0 or offset > size or (length is not None and (length < 0 or offset + length > size)):
             raise PermanentError(f"range {offset}+{length} is outside image {name} ({size} bytes)")
+        count = size - offset if length is None else length
         fh = open(path, "rb")  # noqa: SIM115 - owned and closed by ImageStream
-        fh.seek(offset)
-        return ImageStream(fh, size - offset if length is None else length, chunk_size)
+        verify = None
+        try:
+            if expect is not None and offset + count == size:
+                hasher = hashlib.sha256()
+                while fh.tell() < offset:
+                    block = fh.read(min(CHUNK, offset - fh.tell()))
+                    if not block:
+                        break
+                    hasher.update(block)
+                verify = (hasher, _expected(expect))
+                if count == 0 and hasher.hexdigest() != verify[1]:  # nothing left to stream
+                    raise _mismatch(expect, hasher.hexdigest(), "the repository copy")
+            fh.seek(offset)
+        except BaseException:
+            fh.close()
+            raise
+        return ImageStream(fh, count, chunk_size, name=name, verify=verify)
 
     def files(self) -> list[StoredFile]:
         """Every image file in the repository, catalogued or not (bookkeeping files excluded)."""
