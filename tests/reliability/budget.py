@@ -8,13 +8,13 @@ recorded in docs/reliability.md.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 
-LONG = os.environ.get("RECONCILER_LONG_TESTS", "").strip().lower() in ("1", "true", "yes")
+from tests.conftest import LONG_TESTS as LONG
+
 LONG_FACTOR = 20
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -141,3 +141,14 @@ def test_crlf_output_reads_the_same_as_lf_output() -> None:
     for name, texts in corpus().items():
         for text in texts:
             assert _outcome(name, text.replace("\n", "\r\n")) == _outcome(name, text), (name, text)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("shape", sorted(PATHOLOGICAL))
+def test_pathological_output_fifty_times_larger(shape: str) -> None:
+    """The soak version: 10 MB inputs, where anything quadratic would take hours."""
+    text = PATHOLOGICAL[shape]
+    head, body = text[:40], text[40:]
+    for name in NAMES:
+        call_parser(name, head + body * 50)
