@@ -72,9 +72,18 @@ def load_plan(path: str | os.PathLike[str], *, max_bytes: int = MAX_PLAN_BYTES) 
             more = f" (and {len(errors) - _MAX_SHOWN} more)" if len(errors) > _MAX_SHOWN else ""
             raise ConfigError(f"plan does not match its schema: {shown}{more}", code="SCHEMA",
                               location=where, hint=f"plans are not hand-edited: {again}")
+        for name, obs in data.get("observed", {}).items():
+            # each observed device is in snapshot form: checked like a one-device snapshot
+            bad = compiled("snapshot").errors({"format_version": 1, "devices": [obs]})
+            if bad:
+                shown = "; ".join(f"observed.{name}" + (f".{render_path(obs, e.path[2:])}"
+                                                       if e.path[2:] else "") + f": {e.message}"
+                                  for e in bad[:_MAX_SHOWN])
+                raise ConfigError(f"plan does not match its schema: {shown}", code="SCHEMA",
+                                  location=where, hint=f"plans are not hand-edited: {again}")
         try:
             saved = SavedPlan.from_dict(data)
-        except (ValueError, KeyError) as e:
+        except (ValueError, KeyError, TypeError) as e:
             raise ConfigError(f"plan cannot be read: {e}", code="SCHEMA", location=where,
                               hint=again) from None
     for name, digest in planned(saved.plan).items():

@@ -37,6 +37,7 @@ from reconciler.core.observed import Snapshot
 from reconciler.core.resolve import resolve_fleet
 from reconciler.errors import ConfigError
 from reconciler.loader import load_desired, load_inventory, load_snapshot
+from reconciler.loader.plan import load_plan
 from tests.conftest import FIXTURES, PROJECT_ROOT
 from tests.loader.test_desired import MemorySource, repo_files
 from tests.reliability.budget import fuzz
@@ -158,7 +159,7 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")  # a lone surrogate makes the bytes invalid UTF-8
 
 
-@fuzz(400)
+@fuzz(800)
 @given(data=st.data())
 def test_example_repository_mutated_as_text(data: st.DataObject) -> None:
     files = dict(EXAMPLE)
@@ -198,7 +199,7 @@ def _all_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-@fuzz(300)
+@fuzz(500)
 @given(data=st.data())
 def test_example_repository_mutated_as_data(data: st.DataObject) -> None:
     docs = copy.deepcopy(EXAMPLE_DOCS)
@@ -248,7 +249,7 @@ def test_each_hostile_line_in_each_file(line: str) -> None:
 _FINDING_LINE = re.compile(r"^(\S+?)(?::(\d+))?: ([A-Z_]+) \S")
 
 
-@fuzz(60)
+@fuzz(100)
 @given(data=st.data())
 def test_validate_command_on_a_mutated_repository(data: st.DataObject) -> None:
     files = dict(EXAMPLE)
@@ -307,3 +308,49 @@ def test_snapshot_mutated_or_replaced(data: st.DataObject) -> None:
         raw = SNAPSHOT[:data.draw(st.integers(0, len(SNAPSHOT)), label="cut")]
     with tempfile.TemporaryDirectory() as tmp:
         _load(tmp, raw)
+
+
+# ----------------------------------------------------------------- saved plans (`apply --plan`)
+
+def _saved_plan_bytes() -> bytes:
+    """A real saved plan (a failover pair going to 9.4(1)), written by save_plan."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "core" / "plan"))
+    from builders import all_present, desired, pair_yaml, resolved, snapshot  # type: ignore[import-not-found]
+
+    from reconciler.core.plan import plan_fleet
+    from reconciler.core.plan.fingerprint import saved_plan
+    from reconciler.loader.plan import save_plan
+
+    snap = snapshot('taken_at: "2024-05-01T00:00:00Z"\ndevices:' + pair_yaml("fw1", "9.3(3)") + "\n")
+    plan = plan_fleet(desired("fw1"), {"fw1": resolved("fw1", {"asa": "asa941-smp-k8.bin"})},
+                      snap, all_present())
+    with tempfile.TemporaryDirectory() as tmp:
+        save_plan(saved_plan(plan, snap.devices), Path(tmp) / "plan.json")
+        return (Path(tmp) / "plan.json").read_bytes()
+
+
+SAVED_PLAN = _saved_plan_bytes()
+
+
+@fuzz(300)
+@given(data=st.data())
+def test_saved_plan_mutated_or_replaced(data: st.DataObject) -> None:
+    how = data.draw(st.sampled_from(["mutate", "mutate", "mutate", "any json", "cut"]), label="how")
+    if how == "mutate":
+        doc = json.loads(SAVED_PLAN)
+        for _ in range(data.draw(st.integers(1, 3), label="edits")):
+            doc = mutate_json(doc, data)
+        raw = json.dumps(doc).encode()
+    elif how == "any json":
+        raw = json.dumps(data.draw(json_values, label="json")).encode()
+    else:
+        raw = SAVED_PLAN[:data.draw(st.integers(0, len(SAVED_PLAN)), label="cut")]
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "plan.json"
+        p.write_bytes(raw)
+        try:
+            load_plan(p)
+        except ConfigError as e:
+            assert e.location is not None and e.location.file == str(p) and e.message
