@@ -12,7 +12,8 @@ bytes and random YAML documents replace whole files. Each case goes through `loa
   file (with the line wherever the problem is in a line) or the device;
 - every file is read at most once and the YAML limits hold (size, depth, alias expansion), so a
   case never allocates wildly or hangs (the suite's timeout would catch a hang).
-Observed-state snapshots (JSON) get the same treatment through `load_snapshot`.
+Observed-state snapshots and saved plans (JSON) get the same treatment through `load_snapshot`
+and `load_plan`: a value, or one ConfigError naming the file.
 """
 
 from __future__ import annotations

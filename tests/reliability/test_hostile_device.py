@@ -91,7 +91,7 @@ def check(name: str, result: Any) -> None:
 
 
 @pytest.mark.timeout(300)
-@fuzz(60)
+@fuzz(100)
 @given(data=st.data(), name=st.sampled_from(ASA_DEVICES))
 def test_asa_discovery_of_a_device_printing_garbage(data: st.DataObject, name: str) -> None:
     target = data.draw(st.integers(0, baseline(name, "get_facts") - 1), label="request")
@@ -109,7 +109,7 @@ def test_asa_discovery_of_a_device_printing_garbage(data: st.DataObject, name: s
 
 
 @pytest.mark.timeout(300)
-@fuzz(60)
+@fuzz(100)
 @given(data=st.data(), op_name=st.sampled_from(sorted(AGENT_OPERATIONS)))
 def test_agent_endpoint_answering_odd_json(data: st.DataObject, op_name: str) -> None:
     target = data.draw(st.integers(0, baseline("ep-one", op_name) - 1), label="request")
