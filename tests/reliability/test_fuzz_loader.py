@@ -39,7 +39,7 @@ from reconciler.core.resolve import resolve_fleet
 from reconciler.errors import ConfigError
 from reconciler.loader import load_desired, load_inventory, load_snapshot
 from reconciler.loader.plan import load_plan
-from tests.conftest import FIXTURES, PROJECT_ROOT
+from tests.conftest import FIXTURES, PROJECT_ROOT, all_paths
 from tests.loader.test_desired import MemorySource, repo_files
 from tests.reliability.budget import fuzz
 from tests.reliability.mutations import json_values, mutate_json
@@ -189,24 +189,13 @@ hostile_values = st.recursive(
     max_leaves=12)
 
 
-def _all_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out += _all_paths(v, prefix + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out += _all_paths(v, prefix + (i,))
-    return out
-
-
 @fuzz(500)
 @given(data=st.data())
 def test_example_repository_mutated_as_data(data: st.DataObject) -> None:
     docs = copy.deepcopy(EXAMPLE_DOCS)
     for _ in range(data.draw(st.integers(1, 4), label="edits")):
         path = data.draw(st.sampled_from(PATHS), label="file")
-        target = data.draw(st.sampled_from(_all_paths(docs[path])), label="where")
+        target = data.draw(st.sampled_from(all_paths(docs[path])), label="where")
         value = data.draw(hostile_values, label="value")
         if not target:
             docs[path] = value
