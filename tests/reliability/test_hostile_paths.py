@@ -267,7 +267,7 @@ async def _copy(repo: ImageRepository, image: Any, faults: list[dict[str, Any]] 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(fleet))) as client:
         async with open_driver(fleet, "fw-solo", client) as drv:
             try:
-                result = await drv.copy_image("disk0", image.name, RepositorySource(repo, image))
+                result = await drv.copy_image("disk0", image.name, RepositorySource.of(repo, image))
                 sha512 = hashlib.sha512(repo.path_of(image.name).read_bytes()).hexdigest()
                 await drv.verify(None, f"disk0:/{image.name}", Digest("sha-512", sha512))
             except (PermanentError, PermanentDeviceError) as e:
@@ -336,7 +336,7 @@ def test_repository_source_is_a_driver_byte_source(stored: Any) -> None:
     from reconciler.drivers.sources import ByteSource
 
     repo, image, _ = stored
-    src = RepositorySource(repo, image)
+    src = RepositorySource.of(repo, image)
     assert isinstance(src, ByteSource) and src.size == image.size and src.name == image.name
 
     async def read(offset: int, length: int | None) -> bytes:
