@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.conftest import LONG_TESTS as LONG
@@ -26,9 +27,16 @@ def examples(n: int) -> int:
 
 
 def fuzz(n: int) -> Callable[[F], F]:
-    """Hypothesis settings for a fuzzer: `n` cases (scaled), no per-case deadline (the suite's
-    timeout and the loader's own limits bound the time), slow strategies tolerated."""
-    return settings(max_examples=examples(n), deadline=None, print_blob=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much,
-                                           HealthCheck.function_scoped_fixture])
+    """Hypothesis settings for a fuzzer: `n` cases (scaled), no per-case deadline, slow
+    strategies tolerated; the suite's hang guard (pytest-timeout, 300 s) scales with the
+    budget."""
+    budget = settings(max_examples=examples(n), deadline=None, print_blob=True,
+                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                             HealthCheck.filter_too_much,
+                                             HealthCheck.function_scoped_fixture])
+    guard = pytest.mark.timeout(300 * (LONG_FACTOR if LONG else 1))
+
+    def apply(fn: F) -> F:
+        return guard(budget(fn))  # type: ignore[no-any-return]
+
+    return apply

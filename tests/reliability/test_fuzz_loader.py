@@ -236,7 +236,7 @@ def test_each_hostile_line_in_each_file(line: str) -> None:
 
 # ----------------------------------------------------------------- through the command line
 
-_FINDING_LINE = re.compile(r"^(\S+?)(?::(\d+))?: ([A-Z_]+) \S")
+_FINDING_LINE = re.compile(r"^(\S+?)(?::(\d+))?: ([A-Z_]+) ")
 
 
 @fuzz(100)

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -90,7 +89,6 @@ def check(name: str, result: Any) -> None:
         assert str(result).startswith(f"{name}")
 
 
-@pytest.mark.timeout(300)
 @fuzz(100)
 @given(data=st.data(), name=st.sampled_from(ASA_DEVICES))
 def test_asa_discovery_of_a_device_printing_garbage(data: st.DataObject, name: str) -> None:
@@ -108,7 +106,6 @@ def test_asa_discovery_of_a_device_printing_garbage(data: st.DataObject, name: s
     check(name, result)
 
 
-@pytest.mark.timeout(300)
 @fuzz(100)
 @given(data=st.data(), op_name=st.sampled_from(sorted(AGENT_OPERATIONS)))
 def test_agent_endpoint_answering_odd_json(data: st.DataObject, op_name: str) -> None:
