@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Protocol
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from reconciler.backoff import jittered_backoff
 from reconciler.core.model import ImageType, InventoryDevice, TlsSettings
 from reconciler.core.observed import DiscoveryError, ObservedDevice, Snapshot
 from reconciler.drivers.base import DriverOptions, Resolver, Transcript
@@ -57,17 +58,7 @@ class _NoProgress:
 
 
 def _wait(options: DiscoveryOptions) -> Callable[[RetryCallState], float]:
-    backoff = wait_random_exponential(multiplier=options.backoff_initial, max=options.backoff_max)
-
-    def wait(state: RetryCallState) -> float:
-        delay = backoff(state)
-        exc = state.outcome.exception() if state.outcome else None
-        after = getattr(exc, "retry_after", None)
-        if isinstance(after, (int, float)) and after > delay:
-            delay = min(float(after), options.backoff_max)
-        return delay
-
-    return wait
+    return jittered_backoff(options.backoff_initial, options.backoff_max)
 
 
 def _error(device: str, err: BaseException, options: DiscoveryOptions) -> DiscoveryError:

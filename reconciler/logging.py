@@ -27,8 +27,25 @@ def redact_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[st
     return event
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time of the write.
+
+    Binding the stream object at configure time breaks when stderr is swapped afterwards (pytest's
+    capture, daemons redirecting output): log calls would then write to a closed file.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(fmt: str = "auto", verbosity: int = 0, stream: Any = None) -> None:
-    stream = stream or sys.stderr
+    stream = stream or _CurrentStderr()
     level = logging.WARNING - 10 * verbosity
     use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     renderer: Any = (structlog.processors.JSONRenderer() if use_json

@@ -11,8 +11,14 @@ venv="$root/.venv"
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 stamp="$venv/.installed-$(sha256sum "$root/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[test]"
+  echo "installing reconciler and its dependencies into .venv (once; log: .venv/install.log)" >&2
+  log="$venv/install.log"
+  if ! { "$venv/bin/python" -m pip install --disable-pip-version-check --upgrade pip &&
+         "$venv/bin/python" -m pip install --disable-pip-version-check -e "$root[test]"; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "installation failed; the full log is $log" >&2
+    exit 1
+  fi
   rm -f "$venv"/.installed-*; touch "$stamp"
 fi
 export PATH="$venv/bin:$PATH"

@@ -165,3 +165,21 @@ def all_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         for i, v in enumerate(doc):
             out += all_paths(v, prefix + (i,))
     return out
+
+
+# ---------------------------------------------------------------- the example's images
+
+
+@pytest.fixture(scope="session")
+def example_images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every example catalog image, fetched from its synthetic source into a real image
+    repository (once per session; tests copy it or only read it)."""
+    from reconciler.images.repository import ImageRepository
+    from reconciler.loader import DirectorySource, load_desired
+
+    repo_dir = tmp_path_factory.mktemp("images")
+    desired, _ = load_desired(DirectorySource(PROJECT_ROOT))
+    repo = ImageRepository(repo_dir)
+    for image in desired.images.values():
+        repo.fetch(image)
+    return repo_dir

@@ -10,22 +10,44 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from reconciler.contract import ExitCode, FindingCode, Severity
+from reconciler.contract import ExitCode
 from reconciler.core.findings import Finding
 from reconciler.core.model import DesiredState, DeviceState, ImageStatus, ResolvedDevice
 from reconciler.core.observed import Snapshot
 from reconciler.core.plan import Plan, plan_fleet
+from reconciler import planning
 from reconciler.errors import ConfigError
+from reconciler.planning import fatal_findings
+
+__all__ = ["command", "exit_code", "fatal_findings", "render"]
+
+if TYPE_CHECKING:
+    from reconciler.gitops.revision import Revision
 
 
-def _load_desired(root: Path) -> tuple[DesiredState, list[Finding]]:
-    from reconciler.loader import DirectorySource, load_desired
+def _load_desired(repo: str, ref: str | None, fetch: bool) -> Revision:
+    """The files under `repo`, or with `--ref` the commit's tree (`repo` a path or a URL; a URL
+    alone means the remote's default branch)."""
+    from reconciler.gitops.revision import load_revision
+    from reconciler.gitops.source import is_url
 
-    return load_desired(DirectorySource(root))
+    if ref is None and not is_url(repo):
+        return load_revision(repo)
+    return load_revision(".", repo=repo, ref=ref or "HEAD", fetch=fetch)
+
+
+def _local_root(repo: str) -> Path:
+    """Where .reconciler/ (images, state, TLS material) lives: the repository when it is a
+    directory here, else the current directory."""
+    from reconciler.gitops.source import is_url
+
+    return Path(".") if is_url(repo) else Path(repo)
 
 
 def _load_snapshot(path: Path) -> Snapshot:
@@ -35,30 +57,11 @@ def _load_snapshot(path: Path) -> Snapshot:
 
 
 def _discover(root: Path, desired: DesiredState, only: set[str] | None) -> Snapshot:
-    """A fresh discovery of the inventory (or of `only`); unreachable devices become
-    DiscoveryErrors in the snapshot, so they are reported by the plan, not fatal."""
-    import asyncio
-
-    try:
-        from reconciler.discovery import DiscoveryOptions, discover
-    except ImportError as e:  # the driver layer is an optional part of an installation
-        raise ConfigError("discovery is not available in this installation",
-                          hint="discover elsewhere with `reconciler discover --out snapshot.json` "
-                               "and pass --inventory snapshot.json") from e
-    from reconciler.core.model import CredentialRef
-    from reconciler.loader.credentials import resolve_credential
-
-    def resolver(ref: CredentialRef) -> str:
-        return resolve_credential(ref, base_dir=root)
-
-    devices = [d for n, d in sorted(desired.inventory.items()) if only is None or n in only]
-    return asyncio.run(discover(devices, options=DiscoveryOptions(root=root), resolver=resolver))
+    return planning.discover_now(root, desired, only)
 
 
 def _image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageStatus]:
-    from reconciler.images.repository import ImageRepository
-
-    return ImageRepository(images_dir).status(desired.images)
+    return planning.image_status(images_dir, desired)
 
 
 def _resolve(desired: DesiredState, snapshot: Snapshot
@@ -71,25 +74,7 @@ def _resolve(desired: DesiredState, snapshot: Snapshot
 
 def _device_states(root: Path, state_url: str | None, names: Iterable[str]
                    ) -> dict[str, DeviceState]:
-    """Device states from the state store. Without --state/$RECONCILER_STATE a store that does
-    not exist yet means every device is operational: planning never creates one."""
-    from reconciler.paths import sqlite_path
-    from reconciler.store import open_store
-
-    if state_url is None and not sqlite_path(root).exists():
-        return {}
-    with open_store(state_url, root=root) as store:
-        return {n: r.state for n, r in store.device_states(names).items()}
-
-
-# errors the planner finds again per device (blocking only the devices concerned)
-_DEVICE_SCOPED = {FindingCode.BUNDLE_SYSTEM_IMAGES, FindingCode.UNSUPPORTED_IMAGE}
-
-
-def fatal_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """Errors that are not about one device: the desired state cannot be trusted as a whole."""
-    return [f for f in findings
-            if f.severity is Severity.ERROR and not f.device and f.code not in _DEVICE_SCOPED]
+    return planning.stored_device_states(root, state_url, names)
 
 
 def exit_code(plan: Plan, detailed: bool) -> ExitCode:
@@ -115,8 +100,19 @@ def render(plan: Plan, fmt: str, *, steps: bool) -> str | None:
 
 
 @click.command("plan")
-@click.option("--repo", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
-              show_default=True, help="The desired-state repository (desired/, inventory/).")
+@click.option("--repo", "repo", default=".", show_default=True, metavar="PATH_OR_URL",
+              help="The desired-state repository (desired/, inventory/); with --ref or "
+                   "--base/--head a git repository path or clone URL.")
+@click.option("--ref", help="Plan the desired state of this commit (branch, tag, SHA, "
+              "origin/main, HEAD~1) instead of the files on disk.")
+@click.option("--base", help="Pull-request mode: the base revision (e.g. the target branch); "
+              "only devices the PR changes are planned.")
+@click.option("--head", help="Pull-request mode: the PR's revision (default HEAD).")
+@click.option("--annotations/--no-annotations", default=None,
+              help="Print GitHub Actions annotations for problems on stderr (default: on when "
+                   "GITHUB_ACTIONS=true).")
+@click.option("--fetch/--no-fetch", default=True, show_default=True,
+              help="With a clone URL: fetch before reading (--no-fetch reads the cached mirror).")
 @click.option("--inventory", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Observed snapshot (JSON or YAML) from `reconciler discover --out`.")
 @click.option("--discover", is_flag=True, help="Discover the fleet now instead of reading a "
@@ -135,19 +131,46 @@ def render(plan: Plan, fmt: str, *, steps: bool) -> str | None:
 @click.option("--state", "state_url", envvar="RECONCILER_STATE", metavar="URL",
               help="State store with the device states (SQLite path or postgresql:// URL; "
                    "default .reconciler/state.db when it exists).")
-def command(root: Path, snapshot_path: Path | None, discover: bool, fmt: str, out: Path | None,
-            detailed_exitcode: bool, devices: tuple[str, ...], steps: bool,
-            images_dir: Path | None, state_url: str | None) -> None:
+def command(repo: str, ref: str | None, base: str | None, head: str | None,
+            annotations: bool | None, fetch: bool, snapshot_path: Path | None, discover: bool,
+            fmt: str, out: Path | None, detailed_exitcode: bool, devices: tuple[str, ...],
+            steps: bool, images_dir: Path | None, state_url: str | None) -> None:
     """Plan the image changes that bring the fleet to its desired state."""
+    from reconciler.gitops.plancli import (
+        annotations_wanted,
+        emit_annotations,
+        run_pr_mode,
+    )
     from reconciler.paths import image_repo_dir
 
+    root = _local_root(repo)
+    if discover and snapshot_path is not None:
+        raise ConfigError("give only one of --inventory SNAPSHOT or --discover", code="USAGE")
+    if base is not None or head is not None:
+        if ref is not None:
+            raise ConfigError("--ref does not go with --base/--head", code="USAGE",
+                              hint="--head names the PR's revision")
+        only_pr = set(devices) if devices else None
+        click.get_current_context().exit(run_pr_mode(
+            repo=repo, base=base, head=head, fatal=fatal_findings, only=only_pr, fmt=fmt,
+            out=out, detailed=detailed_exitcode, steps=steps, annotations=annotations,
+            fetch=fetch,
+            snapshot=lambda d: (_discover(root, d, only_pr) if discover else
+                                _load_snapshot(snapshot_path) if snapshot_path else None),
+            image_status=lambda d: _image_status(images_dir or image_repo_dir(root), d),
+            device_states=lambda d: _device_states(root, state_url, only_pr or d.inventory)))
     if discover == (snapshot_path is not None):
         # not a click usage error: its exit status 2 would read as "changes" to CI
         raise ConfigError("give exactly one of --inventory SNAPSHOT or --discover",
                           code="USAGE", hint="`reconciler discover --out snapshot.json` writes one")
-    desired, load_findings = _load_desired(root)
+    rev = _load_desired(repo, ref, fetch)
+    desired, load_findings = rev.desired, rev.findings
+    annotate = annotations_wanted(annotations)
+    locations = {n: d.loc for n, d in desired.inventory.items() if d.loc is not None}
     fatal = fatal_findings(load_findings)
     if fatal:
+        if annotate:
+            emit_annotations(fatal, prefix=rev.prefix, locations=locations)
         _refuse(fatal)
     only = set(devices) if devices else None
     if only:
@@ -160,11 +183,18 @@ def command(root: Path, snapshot_path: Path | None, discover: bool, fmt: str, ou
     resolved, resolve_findings = _resolve(desired, snapshot)
     fatal = fatal_findings(resolve_findings)
     if fatal:
+        if annotate:
+            emit_annotations(fatal, prefix=rev.prefix, locations=locations)
         _refuse(fatal)
     status = _image_status(images_dir or image_repo_dir(root), desired)
     states = _device_states(root, state_url, only or desired.inventory)
     plan = plan_fleet(desired, resolved, snapshot, status, device_states=states, only=only,
                       findings=[*load_findings, *resolve_findings])
+    if rev.dirty:
+        plan = replace(plan, source=replace(plan.source, dirty=True))
+    if annotate:
+        emit_annotations([*plan.fleet_findings, *(f for d in plan.devices for f in d.findings)],
+                         prefix=rev.prefix, locations=locations)
 
     if out is not None:
         from reconciler.core.plan.fingerprint import saved_plan

@@ -53,7 +53,7 @@ def _device(d: DevicePlan, *, steps: bool) -> str:
 
 
 def render_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
-    commit = f"`{plan.source.commit[:12]}`" if plan.source.commit else "working tree"
+    commit = f"`{plan.source.describe()}`" if plan.source.commit else "working tree"
     head = [f"### reconciler plan: {summary_line(plan)}", "",
             f"<sub>desired {commit} · observed {_cell(plan.taken_at or 'unknown')} · "
             f"fingerprint `{plan.fingerprint[:23]}…`</sub>", ""]

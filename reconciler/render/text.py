@@ -25,7 +25,7 @@ def _table(title: str, *columns: str) -> Table:
 
 
 def renderables(plan: Plan, *, steps: bool = False, infos: bool = True) -> Iterator[RenderableType]:
-    src = plan.source.commit[:12] if plan.source.commit else "working tree"
+    src = plan.source.describe()
     yield Text.assemble(("Plan: ", "bold"), summary_line(plan))
     yield Text(f"desired {src} · observed {plan.taken_at or 'unknown'} · {plan.fingerprint[:23]}…",
                style="dim")

@@ -108,6 +108,7 @@ class TranscriptKind(enum.StrEnum):
     COMMAND = "command"  # sent to the device
     RESPONSE = "response"  # what the device answered
     ERROR = "error"  # transport/protocol error instead of a response
+    NOTE = "note"  # the driver's or executor's remark: a split, a retry, proof of a reboot
 
 
 @dataclass(frozen=True, slots=True)

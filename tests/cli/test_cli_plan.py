@@ -14,8 +14,6 @@ import yaml
 from reconciler.cli import main
 from reconciler.core.model import DeviceState
 from reconciler.core.observed import snapshot_from_dict, snapshot_to_dict
-from reconciler.images.repository import ImageRepository
-from reconciler.loader import DirectorySource, load_desired
 from tests.cli.test_simulate_discover import simulator  # noqa: F401 - a simulator process fixture
 
 ROOT = Path(__file__).parents[2]
@@ -24,14 +22,9 @@ SCHEMA = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
 
 
 @pytest.fixture(scope="session")
-def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def images(example_images: Path) -> Path:
     """Every example catalog image, fetched from its synthetic source into a real repository."""
-    repo_dir = tmp_path_factory.mktemp("images")
-    desired, _ = load_desired(DirectorySource(ROOT))
-    repo = ImageRepository(repo_dir)
-    for image in desired.images.values():
-        repo.fetch(image)
-    return repo_dir
+    return example_images
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +17,8 @@ from click.testing import CliRunner
 from reconciler.cli import cli, main
 from reconciler.core.observed import snapshot_from_dict
 from reconciler.sim.fleetfile import load_fleet_file
+from tests.cli.sim_process import free_port, wait_listening
 from tests.conftest import PROJECT_ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def example_repo(dest: Path, port: int) -> Path:
@@ -46,16 +39,7 @@ def simulator(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
                              "--listen", f"127.0.0.1:{port}", "--time-scale", "1000"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read() if proc.stdout else ""
-                    pytest.fail(f"the simulator did not start:\n{out}")
-                time.sleep(0.05)
+        wait_listening(proc, port)
         exports = (repo / ".reconciler" / "sim" / "env").read_text().splitlines()
         creds = dict(line.removeprefix("export ").split("=", 1) for line in exports)
         assert set(creds) == {"RECONCILER_FW_PASSWORD", "RECONCILER_AGENT_TOKEN"}

@@ -79,6 +79,23 @@ def diff_device(resolved: ResolvedDevice, observed: ObservedDevice,
             continue
         to_key = release_key(t, image.version)
 
+        if t.is_vpn:
+            # VPN images are only copied, never activated here (the VPN policy that references
+            # them is configured elsewhere), so they converge once the file is on every unit.
+            # Comparing the configured version would re-copy them on every run, forever.
+            missing = [m.name for m in observed.members
+                       if not any(d.has(image.name) for d in m.disks)] or (
+                           [] if observed.members else [name])
+            if not missing:
+                configured = {m.running[t] for m in observed.members if t in m.running}
+                if configured and any(release_key(t, v) != to_key for v in configured):
+                    findings.append(Finding(
+                        FindingCode.VPN_SHARED_POLICY,
+                        f"{image.name} is on every unit but the VPN policy still uses "
+                        f"{t} {', '.join(sorted(configured))}: reference the new image in the "
+                        "remote-access VPN policy", name))
+                continue
+
         # (member name or None for the device level, version text, running file)
         seen: list[tuple[str | None, str, str | None]] = [
             (m.name, m.running[t], _member_file(m, t)) for m in observed.members if t in m.running
@@ -113,7 +130,9 @@ def diff_device(resolved: ResolvedDevice, observed: ObservedDevice,
                 highest = (parsed, text, running_file)
         if bad:
             continue
-        if seen and not lagging:
+        if t.is_vpn:
+            lagging = missing
+        elif seen and not lagging:
             continue  # in sync on every unit
 
         if lowest is None or highest is None:

@@ -215,17 +215,25 @@ class DevicePlan:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where the desired state came from: the git commit (if any) and the content digest."""
+    """Where the desired state came from: the git commit (if any), whether the files read from
+    disk differed from that commit (`dirty`), and the content digest."""
 
     commit: str | None
     digest: str
+    dirty: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"commit": self.commit, "digest": self.digest}
+        return {"commit": self.commit, "dirty": self.dirty, "digest": self.digest}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Source:
-        return cls(d.get("commit"), d.get("digest", ""))
+        return cls(d.get("commit"), d.get("digest", ""), bool(d.get("dirty", False)))
+
+    def describe(self) -> str:
+        """`4c1f0a2b9e11`, `4c1f0a2b9e11 + uncommitted changes`, or `working tree`."""
+        if self.commit is None:
+            return "working tree"
+        return self.commit[:12] + (" + uncommitted changes" if self.dirty else "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,9 @@ def build_plan_schema() -> dict[str, Any]:
                 "required": ["commit", "digest"],
                 "additionalProperties": False,
                 "properties": {"commit": {"type": ["string", "null"]},
+                               "dirty": {"type": "boolean",
+                                         "description": "read from disk, and the desired-state "
+                                                        "files differed from the commit"},
                                "digest": {"type": "string"}},
             },
             "taken_at": {"type": "string"},
@@ -149,10 +152,49 @@ def build_plan_schema() -> dict[str, Any]:
             "summary": {"$ref": "#/$defs/summary"},
             "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"},
                          "description": "findings not tied to one device"},
+            "pr": {**_pr_schema(), "description": "pull-request mode (--base/--head) only: "
+                                                  "what the PR changes, device by device"},
             "observed": {"type": "object", "additionalProperties": {"type": "object"},
                          "description": "saved plans (--out) only: each planned device as "
                                         "discovery saw it (snapshot device form)"},
         },
         "$defs": {"finding": finding, "change": change, "step": step, "settings": settings,
                   "device": device, "summary": summary},
+    }
+
+
+def _pr_schema() -> dict[str, Any]:
+    change = {
+        "type": "object",
+        "required": ["device", "kind", "reasons"],
+        "additionalProperties": False,
+        "properties": {"device": _str(),
+                       "kind": {"enum": ["added", "changed", "removed", "unplanned"]},
+                       "reasons": _names()},
+    }
+    changes = {"type": "array", "items": change}
+    sha = {"type": "string", "pattern": "^[0-9a-f]{40,64}$"}
+    return {
+        "type": "object",
+        "required": ["base_ref", "head_ref", "base", "head", "changes", "drifting", "problems",
+                     "planned"],
+        "additionalProperties": False,
+        "properties": {
+            "base_ref": _str(), "head_ref": _str(), "base": sha, "head": sha,
+            "changes": {
+                "type": "object",
+                "required": ["planned", "removed", "unplanned", "base_incomplete",
+                             "head_incomplete"],
+                "additionalProperties": False,
+                "properties": {"planned": changes, "removed": changes, "unplanned": changes,
+                               "base_incomplete": {"type": ["string", "null"]},
+                               "head_incomplete": {"type": ["string", "null"]}},
+            },
+            "drifting": {**_names(), "description": "devices with changes this PR does not "
+                                                    "cause"},
+            "problems": {"type": "array", "items": {"$ref": "#/$defs/finding"},
+                         "description": "validation of the head revision"},
+            "planned": {"type": "boolean",
+                        "description": "false: not planned (errors, or no observed state)"},
+        },
     }

@@ -3,7 +3,8 @@
 Each member of a pair or cluster has its own file system, so each is checked on its own: the
 images the change copies onto it (every hop, the ASDM and VPN images) against the free space on
 the install disk. With `cleanup: true`, files that are neither running nor referenced by a boot
-line (nor by `asdm image`) are deleted, oldest release first, until the change fits. Only system
+line (nor by `asdm image`) are deleted, oldest release first, until the change fits — the rule is
+`reconciler.core.storage.unreferenced_files`, the same one `reconciler device delete-file` applies. Only system
 and ASDM images are ever candidates: VPN packages may be referenced by a remote-access policy this
 product does not see, and anything else on flash (configs, keys, crash info) is not ours to touch.
 """
@@ -18,7 +19,7 @@ from reconciler.contract import FindingCode
 from reconciler.core.findings import Finding
 from reconciler.core.model import Image, ImageType
 from reconciler.core.observed import FileEntry, Member
-from reconciler.core.plan.diff import file_name
+from reconciler.core.storage import unreferenced_files
 from reconciler.core.versions import VersionError, parse_version
 
 _IMAGE_FILE = re.compile(r"^(asa|asdm|cisco-asa|asav)[\w.\-]*\.(bin|spa|qcow2)$", re.IGNORECASE)
@@ -34,15 +35,6 @@ class SpacePlan:
     deletions: Mapping[str, tuple[FileEntry, ...]] = field(default_factory=dict)
 
 
-def referenced_files(member: Member) -> set[str]:
-    """File names a unit boots, runs or points ASDM at: never deleted."""
-    names = {file_name(b) for b in member.boot}
-    names.update(file_name(f) for f in member.running_files.values())
-    if member.asdm_image:
-        names.add(file_name(member.asdm_image))
-    return names
-
-
 def _age_key(f: FileEntry, catalog: Mapping[str, Image]) -> tuple[object, ...]:
     img = catalog.get(f.name)
     if img is not None and img.type in (ImageType.ASA, ImageType.ASDM):
@@ -55,13 +47,11 @@ def _age_key(f: FileEntry, catalog: Mapping[str, Image]) -> tuple[object, ...]:
 
 def cleanup_candidates(member: Member, disk: str, keep: frozenset[str],
                        catalog: Mapping[str, Image]) -> list[FileEntry]:
-    d = member.disk(disk)
-    if d is None:
-        return []
-    refs = referenced_files(member) | keep
     out = []
-    for f in d.files:
-        if f.name in refs:
+    # the one rule (shared with `reconciler device delete-file`): never what the unit runs, boots
+    # or points ASDM at
+    for f in unreferenced_files(member, disk):
+        if f.name in keep:
             continue
         img = catalog.get(f.name)
         if (img is not None and img.type in (ImageType.ASA, ImageType.ASDM)) or (

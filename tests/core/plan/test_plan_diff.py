@@ -45,3 +45,30 @@ def test_absent_images_are_installs_and_garbage_versions_are_findings():
     drifts, findings = diff_device(r, dev({"asa": "nine"}))
     assert [(x.type, x.direction) for x in drifts] == [("anyconnect", Direction.INSTALL)]
     assert [f.code for f in findings] == [FindingCode.BAD_VERSION]
+
+
+def _vpn_unit(name: str, role: str, files: list[str]) -> dict:
+    return {"name": name, "role": role, "running": {"anyconnect": "4.9.06037"},
+            "disks": [{"name": "disk0", "size": 1 << 30, "free": 1 << 29,
+                       "files": [{"name": f, "size": 1} for f in files]}]}
+
+
+def test_vpn_images_converge_when_the_file_is_on_every_unit():
+    # VPN packages are only copied; the VPN policy activates them elsewhere. Judging them by the
+    # configured version would re-copy them on every run (the endless loop the seed warns about).
+    pkg = "anyconnect-win-4.10.07073-webdeploy-k9.pkg"
+    r = resolved("d", {"anyconnect": pkg})
+    members = [_vpn_unit("a", "active", [pkg]), _vpn_unit("b", "standby", [pkg])]
+    drifts, findings = diff_device(r, dev({}, members))
+    assert drifts == []
+    assert [f.code for f in findings] == [FindingCode.VPN_SHARED_POLICY]
+    assert "4.9.06037" in findings[0].message and not findings[0].blocking
+
+
+def test_vpn_image_missing_on_one_unit_is_drift_for_that_unit_only():
+    pkg = "anyconnect-win-4.10.07073-webdeploy-k9.pkg"
+    r = resolved("d", {"anyconnect": pkg})
+    members = [_vpn_unit("a", "active", [pkg]), _vpn_unit("b", "standby", [])]
+    (drift,), findings = diff_device(r, dev({}, members))
+    assert drift.lagging == ("b",) and drift.change.from_version == "4.9.06037"
+    assert findings == []

@@ -1,0 +1,1 @@
+"""Sub-commands of `reconciler device`, one module each (see `reconciler.cli.device`)."""

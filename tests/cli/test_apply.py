@@ -1,0 +1,197 @@
+"""`reconciler apply`, `jobs` and `device mark-operational` as an operator runs them: real
+processes against a simulator process over loopback HTTPS, a real SQLite state store — and a
+runner killed with SIGKILL mid-job, recovered by the next run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.sim_process import SimRepo, reconciler, sim_repo
+
+APPLY = ("apply", "--ignore-maintenance-windows")
+
+
+@pytest.fixture
+def sim(tmp_path: Path, example_images: Path) -> Iterator[SimRepo]:
+    with sim_repo(tmp_path / "repo", example_images) as repo:
+        yield repo
+
+
+def test_auto_approve_plans_prints_and_applies(sim: SimRepo) -> None:
+    r = reconciler(sim, *APPLY, "--auto-approve", "--device", "fw-branch-01", "--device",
+                   "fw-branch-03", "--ticket", "CHG-42")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert "Plan: 1 device to change" in out and "DISK_SPACE" in out  # the plan comes first
+    assert "blocked, not touched: fw-branch-03" in out
+    assert "fw-branch-01 [12/12] check-version" in out  # progress lines (not a terminal)
+    assert "deployed — to deploy 1, succeeded 1, failed 0" in out
+    assert sim.running("fw-branch-01") == {"fw-branch-01": "9.4(1)"}
+    assert sim.state("fw-branch-03")["units"][0]["reloads"] == 0
+
+    listed = json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout)
+    assert [(j["status"], j["ticket_id"]) for j in listed] == [("deployed", "CHG-42")]
+    shown = reconciler(sim, "jobs", "show", str(listed[0]["id"]), "--transcript")
+    assert shown.returncode == 0
+    assert "reload noconfirm" in shown.stdout and "boot system disk0:/asa941" in shown.stdout
+    assert "asa933-lfbff-k8.SPA" in shown.stdout and "asa941-lfbff-k8.SPA" in shown.stdout
+    assert sim.env["RECONCILER_FW_PASSWORD"] not in shown.stdout + r.stdout  # redacted
+    assert "operational -> upgrade-in-progress" in shown.stdout  # the device's state history
+
+
+def test_a_saved_plan_is_applied_exactly_and_refused_when_stale(sim: SimRepo) -> None:
+    plan = sim.root / "plan.json"
+    r = reconciler(sim, "plan", "--discover", "--device", "fw-branch-01", "--device",
+                   "ep-win-001", "--out", str(plan))
+    assert plan.exists(), r.stderr
+    # someone changes a planned device behind the plan's back
+    sim.control("POST", "/devices/fw-branch-01/actions",
+                json={"op": "put-file", "path": "disk0:/crashinfo.txt", "size": 4096,
+                      "unit": "fw-branch-01"})
+    stale = reconciler(sim, *APPLY, str(plan))
+    assert stale.returncode == 3, stale.stdout + stale.stderr
+    assert "STALE_PLAN the saved plan is stale: fw-branch-01: changed since the plan was made" \
+        in stale.stderr and "plan --out` again" in stale.stderr
+    assert sim.state("fw-branch-01")["units"][0]["reloads"] == 0  # nothing was touched
+    assert json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout) == []
+
+    reconciler(sim, "plan", "--discover", "--device", "fw-branch-01", "--device", "ep-win-001",
+               "--out", str(plan))
+    ok = reconciler(sim, *APPLY, str(plan))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "is current: 2 device(s) to change" in ok.stdout
+
+
+def test_usage_errors_are_one_line(sim: SimRepo) -> None:
+    r = reconciler(sim, "apply")
+    assert r.returncode == 1 and "needs --auto-approve" in r.stderr
+    plan = sim.root / "nope.json"
+    r = reconciler(sim, "apply", str(plan), "--operation", "copy-only")
+    assert r.returncode == 1 and "cannot change a saved plan" in r.stderr
+    r = reconciler(sim, "apply", "--plan", str(plan))
+    assert r.returncode == 1 and "nope.json: FILE_ERROR plan file does not exist" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_copy_only_operation_copies_and_verifies_without_reloading(sim: SimRepo) -> None:
+    r = reconciler(sim, *APPLY, "--auto-approve", "--device", "fw-branch-01", "--operation",
+                   "copy-only")
+    assert r.returncode == 0, r.stdout + r.stderr
+    st = sim.state("fw-branch-01")
+    assert st["units"][0]["reloads"] == 0 and st["saved_boot"] == ["disk0:/asa933-lfbff-k8.SPA"]
+    assert "asa941-lfbff-k8.SPA" in st["units"][0]["disks"]["disk0"]["files"]
+
+
+def test_approval_workflow_from_the_command_line(sim: SimRepo) -> None:
+    r = reconciler(sim, *APPLY, "--auto-approve", "--device", "ep-win-001",
+                   "--require-approval", "--submit", "--actor", "alice")
+    assert r.returncode == 0 and "is submitted" in r.stdout, r.stdout + r.stderr
+    job = json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout)[0]["id"]
+    r = reconciler(sim, "jobs", "approve", str(job), "--actor", "alice")
+    assert r.returncode == 1 and "cannot also approve" in r.stderr
+    r = reconciler(sim, "jobs", "deploy", str(job))
+    assert r.returncode == 1 and "cannot be deployed" in r.stderr
+    assert reconciler(sim, "jobs", "approve", str(job), "--actor", "bob").returncode == 0
+    r = reconciler(sim, "jobs", "deploy", str(job), "--actor", "bob")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sim.state("ep-win-001")["version"] == "7.3.2.1006"
+
+
+def test_failed_job_retry_rollback_and_mark_operational(sim: SimRepo) -> None:
+    sim.fault("fw-branch-01", {"kind": "unreachable-after-reload"})
+    r = reconciler(sim, *APPLY, "--auto-approve", "--device", "fw-branch-01")
+    assert r.returncode == 1
+    assert "RELOAD_TIMEOUT" in r.stdout and "maintenance" in r.stdout
+    assert "reconciler jobs retry 1" in r.stdout
+    # the unit is repaired by hand; the device stays in maintenance until someone says so
+    sim.control("DELETE", "/devices/fw-branch-01/faults")
+    sim.control("POST", "/devices/fw-branch-01/actions",
+                json={"op": "unit-up", "unit": "fw-branch-01"})
+    time.sleep(0.5)
+    r = reconciler(sim, "jobs", "retry", "1", "--auto-approve", "--ignore-maintenance-windows")
+    # fresh discovery: the repaired unit booted the new image, so there is nothing to redo
+    assert r.returncode == 0 and "nothing to retry" in r.stdout, r.stdout + r.stderr
+    r = reconciler(sim, "device", "mark-operational", "fw-branch-01", "--reason",
+                   "console: power-cycled, boots 9.4(1)", "--actor", "carol")
+    assert r.returncode == 0 and "maintenance -> operational" in r.stdout
+    states = json.loads(reconciler(sim, "device", "states", "fw-branch-01", "--history",
+                                   "--format", "json").stdout)
+    assert states["history"][-1]["actor"] == "carol"
+    # roll back what job 1 changed: the device returns to 9.3(3)
+    r = reconciler(sim, "jobs", "rollback", "1", "--auto-approve", "--ignore-maintenance-windows")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "created as the rollback of job 1" in r.stdout
+    assert sim.running("fw-branch-01") == {"fw-branch-01": "9.3(3)"}
+    listed = json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout)
+    assert listed[0]["rollback_of"] == 1
+    r = reconciler(sim, "jobs", "purge", "--older-than", "0")
+    assert r.returncode == 0 and "purged" in r.stdout
+    assert json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout) == []
+
+
+def _transcript_has(db: Path, needle: str) -> bool:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            rows = conn.execute("SELECT count(*) FROM transcript WHERE text LIKE ?",
+                                (f"%{needle}%",)).fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(rows and rows[0])
+
+
+def test_kill_9_mid_job_is_recovered_by_the_next_run(tmp_path: Path,
+                                                     example_images: Path) -> None:
+    # slower simulated time, so the runner can be killed while the standby reloads
+    with sim_repo(tmp_path / "repo", example_images, time_scale=100) as sim:
+        db = sim.root / ".reconciler" / "state.db"
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", *APPLY, "--auto-approve", "--device",
+             "fw-pair-2"], cwd=sim.root, env=sim.env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not _transcript_has(db, "failover reload-standby"):
+                assert runner.poll() is None, runner.stdout.read() if runner.stdout else ""
+                assert time.monotonic() < deadline, "the job never reached the reload"
+                time.sleep(0.02)
+            runner.send_signal(signal.SIGKILL)
+            runner.wait(timeout=10)
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+                runner.wait(timeout=10)
+            if runner.stdout is not None:
+                runner.stdout.close()
+        units = {u["name"]: u for u in sim.state("fw-pair-2")["units"]}
+        assert units["secondary"]["reloads"] == 1 and units["primary"]["reloads"] == 0
+
+        # the next run: recovery first (the job is found, marked interrupted, the pair is
+        # re-discovered once the reloading unit is back), then a new plan finishes the job
+        r = reconciler(sim, *APPLY, "--auto-approve", "--device", "fw-pair-2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        out = r.stdout
+        assert "recovery: a previous run did not finish" in out
+        assert "job 1 (" in out and "was interrupted" in out
+        assert "fw-pair-2: re-discovered: every unit answers, the target is not reached" in out
+        # the upgraded standby is not reloaded again; only the old active is
+        units = {u["name"]: u for u in sim.state("fw-pair-2")["units"]}
+        assert units["secondary"]["reloads"] == 1 and units["primary"]["reloads"] == 1
+        assert sim.running("fw-pair-2") == {"primary": "9.4(1)", "secondary": "9.4(1)"}
+
+        jobs = {j["id"]: j for j in json.loads(
+            reconciler(sim, "jobs", "list", "--format", "json").stdout)}
+        assert jobs[1]["status"] == "interrupted" and jobs[2]["status"] == "deployed"
+        shown = reconciler(sim, "jobs", "show", "1", "--format", "json")
+        doc = json.loads(shown.stdout)
+        assert doc["devices"][0]["status"] == "interrupted"
+        assert [c["to"] for c in doc["device_states"]] == ["upgrade-in-progress", "operational"]
+        assert any(c["text"].startswith("recovered by") for c in doc["commentary"])

@@ -1,0 +1,138 @@
+"""Cycles of the daemon converge the fleet, report drift, stop re-imaging a device that keeps
+flipping back (NOT_CONVERGING), pick up new commits, and refuse unsigned commits when asked."""
+
+from __future__ import annotations
+
+import random
+
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+from reconciler.daemon.loop import next_delay, parse_duration, parse_shard, run_cycle, run_loop
+from reconciler.store import JobDeviceStatus
+from tests.daemon.conftest import DaemonLab
+
+AGENT = "ep-win-001"
+
+
+def _metric(ctx, name: str, **labels: str) -> float | None:  # type: ignore[no-untyped-def]
+    return ctx.metrics.registry.get_sample_value(name, labels or None)
+
+
+async def test_cycles_converge_the_fleet_and_leave_blocked_devices_alone(dlab: DaemonLab) -> None:
+    ctx = dlab.context()
+    first = await run_cycle(ctx)
+    assert first.error == "" and first.job_id is not None
+    blocked = {n for n, d in first.devices.items() if d.state in ("blocked", "unreachable")}
+    drifting = {n for n, d in first.devices.items() if d.state == "drifting"}
+    assert drifting and set(first.eligible) == drifting
+    untouched = dlab.lab.fingerprints()
+    results = await run_loop(ctx, max_cycles=2, sleep=_no_sleep)
+    last = results[-1]
+    assert last.ok, last.error
+    assert {n for n, d in last.devices.items() if d.state == "drifting"} == set()
+    assert {n for n, d in last.devices.items() if d.state == "in_sync"} >= drifting
+    # blocked devices were never touched and are still reported with their reason
+    for n in blocked:
+        assert last.devices[n].reason
+        assert dlab.lab.fingerprint(n) == untouched[n]
+    assert _metric(ctx, "reconciler_devices", state="drifting") == 0
+    # what still differs from the policy is exactly the blocked devices
+    assert set(last.drift) <= blocked
+    assert _metric(ctx, "reconciler_drift_devices") == len(last.drift)
+    assert _metric(ctx, "reconciler_job_device_outcomes_total", outcome="succeeded") == len(drifting)
+    sync = ctx.store.last_sync("main")
+    assert sync is not None and sync.commit == last.commit
+    # nothing changed: the last cycle reused the plan
+    assert last.reused_plan
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+async def test_drift_behind_our_back_is_reported_and_fixed(dlab: DaemonLab) -> None:
+    ctx = dlab.context()
+    await run_loop(ctx, max_cycles=2, sleep=_no_sleep)
+    target = dlab.lab.sim(AGENT)["version"]
+    dlab.lab.fleet.apply(AGENT, "set-agent-version", version="4.9.0.100")
+    report_only = dlab.context(auto_apply=False)
+    report_only.last = ctx.last
+    before = ctx.last.drift
+    seen = await run_cycle(report_only)
+    d = seen.devices[AGENT]
+    assert d.state == "drifting" and d.newly_drifted and seen.job_id is None
+    assert _metric(report_only, "reconciler_drift_devices") == len(before) + 1
+    assert dlab.lab.sim(AGENT)["version"] == "4.9.0.100"  # plan-only: reported, not fixed
+    fixed = await run_cycle(ctx)
+    assert fixed.eligible == [AGENT] and fixed.outcomes == {AGENT: str(JobDeviceStatus.SUCCEEDED)}
+    assert dlab.lab.sim(AGENT)["version"] == target
+    assert (await run_cycle(ctx)).devices[AGENT].state == "in_sync"
+
+
+async def test_a_device_that_flips_back_is_not_converging_after_max_attempts(
+        dlab: DaemonLab) -> None:
+    dlab.lab.fleet.add_fault(AGENT, {"kind": "agent-revert"})
+    ctx = dlab.context()
+    applied = 0
+    for _ in range(4):
+        r = await run_cycle(ctx)
+        applied += AGENT in r.eligible
+    assert applied == 3  # max_attempts (default 3) upgrades, each undone at the next check-in
+    stuck = await run_cycle(ctx)
+    d = stuck.devices[AGENT]
+    assert d.state == "not_converging" and "NOT_CONVERGING" in d.reason
+    assert AGENT not in stuck.eligible
+    assert _metric(ctx, "reconciler_not_converging", device=AGENT) == 1
+    assert _metric(ctx, "reconciler_devices", state="not_converging") == 1
+    reloads = dlab.lab.sim(AGENT)
+    again = await run_cycle(ctx)  # left alone in later cycles
+    assert again.devices[AGENT].state == "not_converging" and AGENT not in again.eligible
+    assert dlab.lab.sim(AGENT)["checkins"] == reloads["checkins"] + 1
+    # the operator fixes the cause and says so
+    dlab.lab.fleet.clear_faults(AGENT)
+    out = CliRunner().invoke(cli, ["device", "mark-operational", AGENT, "--reason",
+                                   "DDC rebuilt with the new agent", "--repo",
+                                   str(dlab.lab.root), "--state", str(dlab.lab.state)])
+    assert out.exit_code == 0, out.output
+    assert ctx.store.get_attempts(AGENT) is None
+    healed = await run_cycle(ctx)
+    assert AGENT in healed.eligible and healed.outcomes[AGENT] == str(JobDeviceStatus.SUCCEEDED)
+    assert (await run_cycle(ctx)).devices[AGENT].state == "in_sync"
+
+
+async def test_a_new_commit_is_picked_up_by_the_next_cycle(dlab: DaemonLab) -> None:
+    ctx = dlab.context(auto_apply=False)
+    before = await run_cycle(ctx)
+    dlab.repo.replace("desired/fleet.yaml", 'asa: "9.4(1)"\n      asdm: "7.16(1)"',
+                      'asa: "9.4(1)"\n      asdm: "7.16(1)"\n      # reviewed')
+    commit = dlab.repo.commit("comment only")
+    after = await run_cycle(ctx)
+    assert after.commit == commit != before.commit and not after.reused_plan
+
+
+async def test_unsigned_commit_is_refused_when_signatures_are_required(dlab: DaemonLab,
+                                                                       tmp_path) -> None:  # type: ignore[no-untyped-def]
+    signers = tmp_path / "allowed_signers"
+    signers.write_text("")
+    ctx = dlab.context(verify_signatures=True, allowed_signers=signers)
+    r = await run_cycle(ctx)
+    assert not r.ok and "not signed" in r.refused and r.job_id is None
+    assert r.devices  # drift is still reported
+    assert ctx.store.last_sync("main") is None
+    assert _metric(ctx, "reconciler_cycles_total", result="failed") == 1
+
+
+def test_durations_shards_and_backoff() -> None:
+    assert parse_duration("30s") == 30 and parse_duration("5m") == 300
+    assert parse_duration("1h") == 3600 and parse_duration("2") == 2
+    assert parse_shard("1/3") == (1, 3)
+    import pytest
+
+    from reconciler.errors import ConfigError
+
+    for bad in ("3/3", "x", "1/0"):
+        with pytest.raises(ConfigError):
+            parse_shard(bad)
+    with pytest.raises(ConfigError):
+        parse_duration("soon")
