@@ -346,3 +346,32 @@ def test_repository_source_is_a_driver_byte_source(stored: Any) -> None:
     assert asyncio.run(read(0, None)) == body
     assert asyncio.run(read(100, 1000)) == body[100:1100]
     assert asyncio.run(read(600_000, None)) == body[600_000:]
+
+
+async def test_apply_never_pushes_a_tampered_image(tmp_path: Path, example_images: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end: the plan trusts the checksum cache, the executor's copy does not."""
+    import shutil
+
+    from reconciler.core.model import DeviceState
+    from tests.executor.conftest import make_lab
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for p in example_images.iterdir():
+        if p.is_file():
+            os.link(p, images / p.name)  # the session's repository stays untouched
+    victim = "asa941-lfbff-k8.SPA"
+    (images / victim).unlink()
+    shutil.copy2(example_images / victim, images / victim)
+    tamper_keeping_size_and_mtime(images / victim, at=123_456)
+    lab = make_lab(tmp_path, images, monkeypatch, tmp_path / "state.db")
+    result, saved = await lab.apply(["fw-branch-01"])
+    assert not saved.plan.device("fw-branch-01").blocked  # the cache vouched for the file
+    out = result.outcomes["fw-branch-01"]
+    assert out.code == "IMAGE_CHECKSUM" and "before its last byte" in out.message
+    assert out.state is DeviceState.OPERATIONAL
+    sim = lab.sim("fw-branch-01")
+    assert sim["saved_boot"] == ["disk0:/asa933-lfbff-k8.SPA"]  # nothing was switched
+    assert all(victim not in d.files for u in lab.fleet.asa("fw-branch-01").units
+               for d in u.disks.values())  # at most a partial upload, which never boots
