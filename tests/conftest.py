@@ -104,12 +104,19 @@ def store(state_url: str) -> Iterator[object]:
         s.close()
 
 
+# Long loops (soak runs of the fuzzers, crash and load loops) run only when asked for; every
+# fuzzer also has a short always-on budget (tests/reliability/budget.py, docs/reliability.md).
+LONG_TESTS = os.environ.get("RECONCILER_LONG_TESTS", "").strip().lower() in ("1", "true", "yes")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "pg_url" in getattr(item, "fixturenames", ()) or "pg_server" in getattr(
                 item, "fixturenames", ()):
             if item.get_closest_marker("postgres") is None:
                 item.add_marker(pytest.mark.postgres)
+        if not LONG_TESTS and item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.skip(reason="long loop: set RECONCILER_LONG_TESTS=1"))
 
 
 # ---------------------------------------------------------------- fixture repositories

@@ -9,6 +9,7 @@ platform (`newest_build`). Pure: no I/O.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -99,20 +100,46 @@ def _key(image: Image) -> tuple[int, ...]:
     return v.key
 
 
+# Percent-encoded dot, slash, backslash, NUL and percent (double encoding): a name or path that
+# some later layer decodes must not turn into "../" there.
+_ENCODED = re.compile(r"%(2e|2f|5c|00|25)", re.IGNORECASE)
+# Characters that look like, or normalise (NFKC) to, a path separator or a dot.
+_LOOKALIKES = frozenset("\u2215\u2044\u29f8\u2216\u29f5\u29f9\uff0f\uff3c\ufe68\u2024\u2025\u2026"
+                        "\ufe52\uff0e\u3002\uff61\u0337\u0338")
+
+
 def unsafe_image_name(name: str) -> str | None:
-    """Why `name` is not a plain file name, or None."""
+    """Why `name` is not a plain file name, or None.
+
+    Image names are plain ASCII file names, as on the devices' flash file systems: that also
+    refuses look-alikes of '/' and '.' (U+2215, U+FF0F, ...) in one rule."""
+    if not name.strip() or name != name.strip():
+        return f"image name {name!r} is empty or has leading or trailing blanks"
     if name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
         return f"image name {name!r} is a path, not a plain file name"
     if re.match(r"^[A-Za-z]:", name) or name.startswith((".", "~")):
         return f"image name {name!r} is not a plain file name"
-    if any(ord(c) < 32 or c in ':*?"<>|' for c in name):
+    if any(ord(c) < 32 or ord(c) == 127 or c in ':*?"<>|' for c in name):
         return f"image name {name!r} contains characters that file systems reject"
+    if _ENCODED.search(name):
+        return f"image name {name!r} contains percent-encoded path characters"
+    if not name.isascii():
+        odd = next(c for c in name if not c.isascii())
+        return (f"image name {name!r} contains {_describe(odd)}; image names are plain ASCII "
+                "file names")
     return None
+
+
+def _describe(c: str) -> str:
+    try:
+        return f"U+{ord(c):04X} ({unicodedata.name(c)})"
+    except ValueError:
+        return f"U+{ord(c):04X}"
 
 
 def unsafe_source(source: str) -> str | None:
     """Why an image `source` could escape the repository or leak credentials, or None."""
-    if "\0" in source or any(ord(c) < 32 for c in source):
+    if "\0" in source or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in source):
         return "source contains control characters"
     scheme, sep, rest = source.partition(":")
     if sep and scheme.lower() in ("http", "https"):
@@ -135,4 +162,14 @@ def unsafe_source(source: str) -> str | None:
         return f"source {source!r} is an absolute path; use a path relative to the image source"
     if ".." in p.parts:
         return f"source {source!r} climbs out of the image source with '..'"
+    if _ENCODED.search(source):
+        return f"source {source!r} contains percent-encoded path characters; write the path plainly"
+    odd = next((c for c in source if c in _LOOKALIKES), None)
+    if odd is None and unicodedata.normalize("NFKC", source) != source:
+        folded = unicodedata.normalize("NFKC", source)
+        if unsafe_source(folded) is not None or folded.count("/") != source.count("/"):
+            odd = next(c for c in source if unicodedata.normalize("NFKC", c) != c)
+    if odd is not None:
+        return (f"source {source!r} contains {_describe(odd)}, which looks like a path "
+                "separator or a dot")
     return None

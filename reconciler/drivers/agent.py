@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from reconciler.contract import StepAction
+from reconciler.core.catalog import unsafe_image_name
 from reconciler.core.model import DriverKind, ImageType, Mode, Role
 from reconciler.core.observed import Disk, FileEntry, Member, ObservedDevice
 from reconciler.drivers.base import (
@@ -63,19 +64,35 @@ class AgentDriver(Driver):
     def _api(self, path: str) -> str:
         return f"{self.base_url}/api/v1/{path}"
 
-    async def _json(self, method: str, path: str, label: str, **kw: Any) -> Any:
+    async def _json(self, method: str, path: str, label: str, **kw: Any) -> dict[str, Any]:
+        """The JSON object the endpoint answered; anything else is a BAD_ANSWER naming the call."""
         resp = await self._send(method, self._api(path), member=self.name, label=label, **kw)
         try:
-            return resp.json()
+            body = resp.json()
         except ValueError:
             raise PermanentDeviceError(f"{label}: the endpoint did not answer JSON", code="BAD_ANSWER",
                                        device=self.name, hint="check the address: is this an agent endpoint?") from None
+        if not isinstance(body, dict):
+            raise self._bad_answer(label, f"a JSON {type(body).__name__} instead of an object")
+        return body
+
+    def _bad_answer(self, label: str, why: str) -> PermanentDeviceError:
+        return PermanentDeviceError(f"{label}: unexpected answer ({why})", code="BAD_ANSWER", device=self.name,
+                                    hint="the endpoint's agent API differs from the one this driver speaks")
+
+    def _version(self, st: dict[str, Any], label: str) -> str:
+        agent = st.get("agent")
+        version = agent.get("version") if isinstance(agent, dict) else None
+        if not isinstance(version, str) or not version.strip():
+            raise self._bad_answer(label, "no agent.version string")
+        return version
 
     @staticmethod
     def _package(path: str) -> str:
         name = path.split(":/", 1)[1] if ":/" in path else path
-        if not name or "/" in name:
-            raise PermanentDeviceError(f"{path!r} is not a package name", code="BAD_PATH",
+        why = unsafe_image_name(name) if name else "empty"
+        if why:
+            raise PermanentDeviceError(f"{path!r} is not a package name ({why})", code="BAD_PATH",
                                        hint=f"use {STORE}:/FILE or FILE")
         return name
 
@@ -83,29 +100,48 @@ class AgentDriver(Driver):
 
     async def get_facts(self) -> ObservedDevice:
         st = await self._json("GET", "status", "GET status")
+        version = self._version(st, "GET status")
+        platform = st.get("platform")
+        if not isinstance(platform, str) or not platform:
+            raise self._bad_answer("GET status", "no platform string")
+        ram_mb = st.get("ram_mb")
+        if ram_mb is not None and not _is_count(ram_mb):
+            raise self._bad_answer("GET status", f"ram_mb is {_shown(ram_mb)}, not a number of MB")
         try:
-            version = str(st["agent"]["version"])
-            platform = str(st["platform"])
-            disks = tuple(Disk(d["name"], int(d["size"]), int(d["free"]),
-                               tuple(FileEntry(f["name"], int(f["size"])) for f in d.get("files", ())))
-                          for d in st.get("storage", ()))
+            disks = tuple(self._disk(d) for d in _list(st.get("storage", []), "storage"))
         except (KeyError, TypeError, ValueError) as e:
-            raise PermanentDeviceError(f"GET status: unexpected answer ({e})", code="BAD_ANSWER", device=self.name,
-                                       hint="the endpoint's agent API differs from the one this driver speaks") from None
+            raise self._bad_answer("GET status", str(e)) from None
         running = {ImageType.AGENT: version}
-        member = Member(name=self.name, role=Role.STANDALONE, serial=str(st.get("serial", "")),
-                        ram_mb=st.get("ram_mb"), running=running, disks=disks)
+        serial = st.get("serial")
+        member = Member(name=self.name, role=Role.STANDALONE, serial=serial if isinstance(serial, str) else "",
+                        ram_mb=ram_mb, running=running, disks=disks)
         return ObservedDevice(name=self.name, model=platform, platform=platform, mode=Mode.STANDALONE,
                               running=running, members=(member,), driver=str(self.kind))
 
+    @staticmethod
+    def _disk(d: Any) -> Disk:
+        if not isinstance(d, dict):
+            raise TypeError(f"a storage entry is {_shown(d)}")
+        name, size, free = d["name"], d["size"], d["free"]
+        if not isinstance(name, str) or not _is_count(size) or not _is_count(free):
+            raise ValueError(f"storage entry {_shown(d)} needs a name and sizes in bytes")
+        files = []
+        for f in _list(d.get("files", []), "files"):
+            if not isinstance(f, dict) or not isinstance(f.get("name"), str) or not _is_count(f.get("size")):
+                raise ValueError(f"file entry {_shown(f)} needs a name and a size in bytes")
+            files.append(FileEntry(f["name"], f["size"]))
+        return Disk(name, size, free, tuple(files))
+
     async def running_versions(self, member: str | None = None) -> Mapping[ImageType, str]:
         st = await self._json("GET", "status", "GET status")
-        return {ImageType.AGENT: str(st["agent"]["version"])}
+        return {ImageType.AGENT: self._version(st, "GET status")}
 
     async def checkin(self) -> CheckinResult:
         r = await self._json("POST", "checkin", "POST checkin")
-        return CheckinResult(version=str(r.get("agent_version", "")), reimaged_to=r.get("reimaged_to"),
-                             checked_in_at=r.get("checked_in_at"))
+        version, reimaged, at = r.get("agent_version", ""), r.get("reimaged_to"), r.get("checked_in_at")
+        if not isinstance(version, str) or not all(v is None or isinstance(v, str) for v in (reimaged, at)):
+            raise self._bad_answer("POST checkin", "agent_version, reimaged_to and checked_in_at must be strings")
+        return CheckinResult(version=version, reimaged_to=reimaged, checked_in_at=at)
 
     # ------------------------------------------------------------ packages
 
@@ -167,7 +203,10 @@ class AgentDriver(Driver):
             await self.copy_image(STORE, name, source)
         r = await self._json("POST", "install", f"install {name} (agent {version})",
                              json={"package": name, "version": version})
-        self._job = (int(r["job"]), version, time.monotonic())
+        job = r.get("job")
+        if not _is_count(job):
+            raise self._bad_answer(f"install {name}", f"job is {_shown(job)}, not a job number")
+        self._job = (job, version, time.monotonic())
 
     async def wait_ready(self, member: str | None, timeout: float) -> None:
         t0 = time.monotonic()
@@ -192,7 +231,7 @@ class AgentDriver(Driver):
             if failed is not None and self._job is not None:
                 version = self._job[1]
                 self._job = None
-                raise transfer_error(failed.get("code") or "unknown", action=f"install of agent {version}",
+                raise transfer_error(str(failed.get("code") or "unknown"), action=f"install of agent {version}",
                                      device=self.name, member=self.name, detail=str(failed.get("message", "")))
             if (time.monotonic() - t0) * self.time_scale >= timeout:
                 raise ReloadTimeoutError(f"the endpoint was not back within {timeout:g}s (last: {last})",
@@ -200,3 +239,18 @@ class AgentDriver(Driver):
                                          hint="check the endpoint; the agent service may not have restarted")
             await asyncio.sleep(max(0.005, self._scaled(self.options.poll_interval)))
 
+
+def _is_count(v: Any) -> bool:
+    """A non-negative integer as JSON gives it (not a bool, not a float, not a string)."""
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _list(v: Any, what: str) -> list[Any]:
+    if not isinstance(v, list):
+        raise TypeError(f"{what} is {_shown(v)}, not a list")
+    return v
+
+
+def _shown(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -28,6 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from reconciler.contract import StepAction
+from reconciler.core.catalog import unsafe_image_name
 from reconciler.core.model import ContextMode, DriverKind, ImageType, Mode, Role
 from reconciler.core.observed import Disk, FileEntry, Member, ObservedDevice
 from reconciler.core.platforms import Platform, platform_of
@@ -46,7 +47,7 @@ from reconciler.drivers.base import (
 )
 from reconciler.errors import PermanentDeviceError, TemporaryError
 
-_PATH = re.compile(r"^(disk\d+):/([^/\s]+)$")
+_PATH = re.compile(r"(disk[0-9]+):/([^/\s]+)")
 _UNREACHABLE_TEXT = re.compile(r"not detected|not responding|not a member of the cluster|"
                                r"unable to send command|is not up", re.IGNORECASE)
 _SPREAD = re.compile(r"copied to \d+ units: ([^)]+)\)")
@@ -63,10 +64,15 @@ class Topology:
 
 
 def _split(path: str) -> tuple[str, str]:
-    m = _PATH.match(path)
-    if not m or m.group(2) in (".", ".."):
-        raise PermanentDeviceError(f"{path!r} is not a file path like disk0:/asa941-smp-k8.bin", code="BAD_PATH",
-                                   hint="use disk0:/NAME or disk1:/NAME")
+    """`disk0:/NAME` -> ("disk0", "NAME"). NAME follows the catalog's image-name rule, so nothing
+    sent to a device can leave the disk's top directory (`..`, `\\`, NUL, encoded or look-alike
+    separators) or smuggle a second line into a CLI command."""
+    m = _PATH.fullmatch(path)
+    why = unsafe_image_name(m.group(2)) if m else "not disk<N>:/<file>"
+    if why:
+        raise PermanentDeviceError(f"{path!r} is not a file path like disk0:/asa941-smp-k8.bin ({why})",
+                                   code="BAD_PATH", hint="use disk0:/NAME or disk1:/NAME")
+    assert m is not None
     return m.group(1), m.group(2)
 
 

@@ -19,7 +19,9 @@ Every command and answer is recorded, timestamped and redacted, in a `Transcript
 from __future__ import annotations
 
 import abc
+import functools
 import hashlib
+import inspect
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from reconciler.core.model import CredentialRef, DriverKind, ImageType, Inventor
 from reconciler.core.observed import ObservedDevice
 from reconciler.drivers.sources import ByteSource
 from reconciler.loader.credentials import resolve_credential
-from reconciler.errors import PermanentDeviceError, ReconcilerError, TransientDeviceError
+from reconciler.errors import DeviceError, PermanentDeviceError, ReconcilerError, TransientDeviceError
 from reconciler.secrets import redact, register_secret
 from reconciler.transfer_errors import TransferTooLargeError, transfer_error
 
@@ -249,9 +251,40 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
+def _naming_the_device(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a public driver method so that every DeviceError leaving it names the device, also
+    those raised by code that cannot know it (the pure CLI parsers)."""
+    if inspect.isasyncgenfunction(fn):
+        @functools.wraps(fn)
+        async def gen_wrapper(self: Driver, *args: Any, **kw: Any) -> AsyncIterator[Any]:
+            try:
+                async for item in fn(self, *args, **kw):
+                    yield item
+            except DeviceError as e:
+                e.device = e.device or self.name
+                raise
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    async def wrapper(self: Driver, *args: Any, **kw: Any) -> Any:
+        try:
+            return await fn(self, *args, **kw)
+        except DeviceError as e:
+            e.device = e.device or self.name
+            raise
+    return wrapper
+
+
 class Driver(abc.ABC):
     kind: ClassVar[DriverKind]
     capabilities: ClassVar[frozenset[StepAction]]
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        for name, fn in list(vars(cls).items()):
+            if not name.startswith("_") and (inspect.iscoroutinefunction(fn)
+                                             or inspect.isasyncgenfunction(fn)):
+                setattr(cls, name, _naming_the_device(fn))
 
     def __init__(
         self,

@@ -1,11 +1,17 @@
-"""Pure parsers of ASA CLI output: text in, typed values out, no I/O.
+r"""Pure parsers of ASA CLI output: text in, typed values out, no I/O.
 
 Each parser accepts the output of one command as the ASA prints it (and as the simulator prints
 it), tolerates the variations between releases that matter here (MASTER/SLAVE versus
 CONTROL_NODE/DATA_NODE, `bytes free` with or without a percentage, AnyConnect versions written
 with commas) and raises `CliParseError` when the text is not what the command produces, so a
 strange device is reported instead of being half-understood. Being pure, they are fuzzed
-(issue #8) and tested on real-looking transcripts in `tests/drivers/test_cli_parsers.py`.
+(tests/reliability/test_fuzz_cli_parsers.py) and tested on real-looking transcripts in
+`tests/drivers/test_cli_parsers.py`.
+
+Hostile output must cost linear time and end in a value or a CliParseError, never in another
+exception: every pattern stays within one line (`[^\S\n]` for blanks: `\s` would let `^\s*`
+rescan every following line, which made 200,000 blank lines take minutes), and numbers are
+plain ASCII digits of a sane length (`_number`).
 """
 
 from __future__ import annotations
@@ -27,12 +33,17 @@ class CliParseError(PermanentDeviceError):
         )
 
 
+# Case-insensitive matching in ASCII only: with Unicode rules "ſ" matches "s" and "İ" matches "i",
+# and the matched text then does not lower-case to the word the code looks up.
+_I = re.IGNORECASE | re.ASCII
+
+
 # ---------------------------------------------------------------- errors in CLI output
 
 _ERROR_LINE = re.compile(
-    r"^\s*(ERROR:.*|%\s*Error.*|%ERROR.*|% Invalid .*|% Incomplete .*|% Ambiguous .*|"
+    r"^[^\S\n]*(ERROR:.*|%\s*Error.*|%ERROR.*|% Invalid .*|% Incomplete .*|% Ambiguous .*|"
     r"% Unrecognized .*|Unable to .*|\*\*\*\* WARNING \*\*\*\* Configuration Replication is NOT.*)$",
-    re.IGNORECASE | re.MULTILINE,
+    _I | re.MULTILINE,
 )
 
 
@@ -45,7 +56,7 @@ def cli_error(text: str) -> str | None:
 # ---------------------------------------------------------------- models
 
 # Models that exist only as "-X" but print without the suffix in `show version`.
-_X_ONLY = re.compile(r"^ASA55(06|08|12|15|16|25|45|55)([HW])?$", re.IGNORECASE)
+_X_ONLY = re.compile(r"^ASA55(06|08|12|15|16|25|45|55)([HW])?$", _I)
 
 
 def canonical_model(hardware: str) -> str:
@@ -75,15 +86,15 @@ class VersionInfo:
     context: str | None = None  # "system" in multiple-context mode
 
 
-_SW = re.compile(r"Adaptive Security Appliance Software Version\s+(\S+)(?:\s+<(\w+)>)?")
-_ASDM = re.compile(r"^Device Manager Version\s+(\S+)", re.MULTILINE)
-_IMG = re.compile(r'^System image file is\s+"([^"]+)"', re.MULTILINE)
-_HW = re.compile(r"^Hardware:\s+([^,\s]+)(?:,\s+(\d+)\s+MB RAM)?", re.MULTILINE)
-_SERIAL = re.compile(r"^Serial Number:\s+(\S+)", re.MULTILINE)
-_REG = re.compile(r"^Configuration register is\s+(0x[0-9A-Fa-f]+)(?:\s+\(will be\s+(0x[0-9A-Fa-f]+) at next reload\))?",
-                  re.MULTILINE)
-_UP = re.compile(r"^(\S+)\s+up\s+(.+)$", re.MULTILINE)
-_FXOS = re.compile(r"^(?:Firepower Extensible Operating System|SSP Operating System) Version\s+(\S+)",
+_SW = re.compile(r"Adaptive Security Appliance Software Version[^\S\n]+(\S+)(?:[^\S\n]+<(\w+)>)?")
+_ASDM = re.compile(r"^Device Manager Version[^\S\n]+(\S+)", re.MULTILINE)
+_IMG = re.compile(r'^System image file is[^\S\n]+"([^"\n]+)"', re.MULTILINE)
+_HW = re.compile(r"^Hardware:[^\S\n]+([^,\s]+)(?:,[^\S\n]+([0-9]+)[^\S\n]+MB RAM)?", re.MULTILINE)
+_SERIAL = re.compile(r"^Serial Number:[^\S\n]+(\S+)", re.MULTILINE)
+_REG = re.compile(r"^Configuration register is[^\S\n]+(0x[0-9A-Fa-f]+)(?:[^\S\n]+\(will be[^\S\n]+(0x[0-9A-Fa-f]+) at "
+                  r"next reload\))?", re.MULTILINE)
+_UP = re.compile(r"^(\S+)[^\S\n]+up[^\S\n]+(.*\S)", re.MULTILINE)
+_FXOS = re.compile(r"^(?:Firepower Extensible Operating System|SSP Operating System) Version[^\S\n]+(\S+)",
                    re.MULTILINE)
 
 
@@ -108,7 +119,7 @@ def parse_show_version(text: str) -> VersionInfo:
         software_version=sw.group(1),
         context=sw.group(2),
         model=canonical_model(hw.group(1)),
-        ram_mb=int(hw.group(2)) if hw.group(2) else None,
+        ram_mb=_number(hw.group(2), "show version", text) if hw.group(2) else None,
         serial=serial.group(1) if serial else "",
         device_manager_version=asdm.group(1) if asdm else None,
         system_image=img.group(1) if img else None,
@@ -154,8 +165,9 @@ class FailoverInfo:
 
 _FO_ON = re.compile(r"^Failover (On|Off)\b", re.MULTILINE)
 _FO_UNIT = re.compile(r"^Failover unit (Primary|Secondary)", re.MULTILINE)
-_FO_HOST = re.compile(r"^\s*(This|Other) host:\s*(Primary|Secondary)(?:\s*-\s*(.+?))?\s*$", re.MULTILINE)
-_FO_GROUP = re.compile(r"^\s*Group (\d+)\s+State:\s+(.+?)\s*$", re.MULTILINE)
+_FO_HOST = re.compile(r"^[^\S\n]*(This|Other) host:[^\S\n]*(Primary|Secondary)(?:[^\S\n]*-[^\S\n]*(.*\S))?[^\S\n]*$",
+                      re.MULTILINE)
+_FO_GROUP = re.compile(r"^[^\S\n]*Group ([0-9]+)[^\S\n]+State:[^\S\n]+(.*\S)[^\S\n]*$", re.MULTILINE)
 _FO_VER = re.compile(r"^Version: Ours (\S+), Mate (\S+)", re.MULTILINE)
 _FO_SER = re.compile(r"^Serial Number: Ours (\S+), Mate (\S+)", re.MULTILINE)
 
@@ -174,8 +186,10 @@ def parse_show_failover(text: str) -> FailoverInfo:
         raise CliParseError("show failover", "no 'This host' / 'Other host' lines", text)
     groups: tuple[FailoverGroupState, ...] = ()
     if this.group(3) is None:  # active/active: per-group states follow each host line
-        this_groups = {int(g.group(1)): g.group(2) for g in _FO_GROUP.finditer(text, this.end(), other.start())}
-        other_groups = {int(g.group(1)): g.group(2) for g in _FO_GROUP.finditer(text, other.end())}
+        this_groups = {_number(g.group(1), "show failover", text): g.group(2)
+                       for g in _FO_GROUP.finditer(text, this.end(), other.start())}
+        other_groups = {_number(g.group(1), "show failover", text): g.group(2)
+                        for g in _FO_GROUP.finditer(text, other.end())}
         if not this_groups:
             raise CliParseError("show failover", "active/active output without group states", text)
         groups = tuple(FailoverGroupState(n, this_groups[n], other_groups.get(n, "Unknown"))
@@ -245,15 +259,15 @@ class ClusterInfo:
         return next((u for u in self.units if u.name == name), None)
 
 
-_CL_ON = re.compile(r"^Cluster\s+(\S+):\s+(On|Off)\b", re.MULTILINE)
-_CL_UNIT = re.compile(r'^\s*(?:This is|Unit)\s+"([^"]+)"\s+in state\s+(\S+)', re.MULTILINE)
-_CL_FIELD = re.compile(r"^\s*(ID|Site ID|Version|Serial No\.|CCL IP|CCL MAC)\s*:\s*(\S+)", re.MULTILINE)
+_CL_ON = re.compile(r"^Cluster[^\S\n]+(\S+):[^\S\n]+(On|Off)\b", re.MULTILINE)
+_CL_UNIT = re.compile(r'^[^\S\n]*(?:This is|Unit)[^\S\n]+"([^"\n]+)"[^\S\n]+in state[^\S\n]+(\S+)', re.MULTILINE)
+_CL_FIELD = re.compile(r"^[^\S\n]*(ID|Site ID|Version|Serial No\.|CCL IP|CCL MAC)[^\S\n]*:[^\S\n]*(\S+)", re.MULTILINE)
 
 
 def parse_show_cluster_info(text: str) -> ClusterInfo:
     on = _CL_ON.search(text)
     if not on:
-        if re.search(r"clustering is not (configured|enabled)|cluster is not", text, re.IGNORECASE) \
+        if re.search(r"clustering is not (configured|enabled)|cluster is not", text, _I) \
                 or cli_error(text):
             return ClusterInfo(enabled=False)
         raise CliParseError("show cluster info", "no 'Cluster NAME: On|Off' line", text)
@@ -281,13 +295,27 @@ def parse_show_cluster_info(text: str) -> ClusterInfo:
 
 
 def _int(s: str | None) -> int | None:
-    return int(s) if s is not None and s.isdigit() else None
+    """An optional field: a plain number, or None for anything else (absent, garbled)."""
+    return int(s) if s is not None and len(s) <= _MAX_DIGITS and _DIGITS.match(s) else None
+
+
+# Byte counts and the like: 2**64 has 20 digits. Longer numbers, and digits other than 0-9
+# (which `\d` and str.isdigit accept but mean nothing on an ASA), are not device output.
+_MAX_DIGITS = 20
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def _number(s: str, command: str, text: str) -> int:
+    if len(s) > _MAX_DIGITS or not _DIGITS.match(s):
+        raise CliParseError(command, f"the number {s[:24]!r}{'...' if len(s) > 24 else ''} is "
+                            "not a plain count", text)
+    return int(s)
 
 
 # ---------------------------------------------------------------- cluster exec
 
 
-_CX_HEAD = re.compile(r"^(\S+?)(\(LOCAL\))?:\*{10,}\s*$", re.MULTILINE)
+_CX_HEAD = re.compile(r"^(\S+?)(\(LOCAL\))?:\*{10,}[^\S\n]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +333,7 @@ def parse_cluster_exec(text: str) -> tuple[UnitOutput, ...]:
     out = []
     for i, h in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
-        out.append(UnitOutput(h.group(1), bool(h.group(2)), text[h.end():end].strip("\n")))
+        out.append(UnitOutput(h.group(1), bool(h.group(2)), text[h.end():end].strip("\r\n")))
     return tuple(out)
 
 
@@ -334,12 +362,13 @@ class DirListing:
 
 _DIR_HEAD = re.compile(r"^Directory of (\S+)", re.MULTILINE)
 _DIR_LINE = re.compile(
-    r"^\s*\d+\s+([d-])([r-][w-][x-])\s+(\d+)\s+(\d{2}:\d{2}:\d{2}\s+\w{3}\s+\d{1,2}\s+\d{4})\s+(.+?)\s*$",
+    r"^[^\S\n]*[0-9]+[^\S\n]+([d-])([r-][w-][x-])[^\S\n]+([0-9]+)[^\S\n]+"
+    r"([0-9]{2}:[0-9]{2}:[0-9]{2}[^\S\n]+\w{3}[^\S\n]+[0-9]{1,2}[^\S\n]+[0-9]{4})[^\S\n]+(.*\S)[^\S\n]*$",
     re.MULTILINE,
 )
-_DIR_TOTAL = re.compile(r"^(\d+)\s+bytes total\s+\((\d+)\s+bytes free", re.MULTILINE)
+_DIR_TOTAL = re.compile(r"^([0-9]+)[^\S\n]+bytes total[^\S\n]+\(([0-9]+)[^\S\n]+bytes free", re.MULTILINE)
 _NO_DEVICE = re.compile(r"No such device|Invalid (flash )?device|not a valid file system|"
-                        r"Invalid input detected", re.IGNORECASE)
+                        r"Invalid input detected", _I)
 
 
 def disk_absent(text: str) -> bool:
@@ -354,10 +383,12 @@ def parse_dir(text: str) -> DirListing:
         err = cli_error(text)
         raise CliParseError("dir", err or "no 'Directory of' / 'bytes total' lines", text)
     entries = tuple(
-        DirEntry(name=m.group(5), size=int(m.group(3)), is_dir=m.group(1) == "d", modified=m.group(4))
+        DirEntry(name=m.group(5), size=_number(m.group(3), "dir", text), is_dir=m.group(1) == "d",
+                 modified=m.group(4))
         for m in _DIR_LINE.finditer(text, head.end(), tot.start())
     )
-    return DirListing(path=head.group(1), entries=entries, total=int(tot.group(1)), free=int(tot.group(2)))
+    return DirListing(path=head.group(1), entries=entries, total=_number(tot.group(1), "dir", text),
+                      free=_number(tot.group(2), "dir", text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +406,8 @@ class FileSystem:
         return next((p[:-1] for p in self.prefixes if re.fullmatch(r"disk\d+:", p)), None)
 
 
-_FS_LINE = re.compile(r"^(\*)?\s*(\d+|-)\s+(\d+|-)\s+(\S+)\s+(\S+)\s+(.+?)\s*$", re.MULTILINE)
+_FS_LINE = re.compile(r"^(\*)?[^\S\n]*([0-9]+|-)[^\S\n]+([0-9]+|-)[^\S\n]+(\S+)[^\S\n]+(\S+)[^\S\n]+(.*\S)[^\S\n]*$",
+                      re.MULTILINE)
 
 
 def parse_show_file_systems(text: str) -> tuple[FileSystem, ...]:
@@ -385,8 +417,8 @@ def parse_show_file_systems(text: str) -> tuple[FileSystem, ...]:
     for m in _FS_LINE.finditer(text):
         out.append(FileSystem(
             prefixes=tuple(m.group(6).split()),
-            size=int(m.group(2)) if m.group(2) != "-" else None,
-            free=int(m.group(3)) if m.group(3) != "-" else None,
+            size=_number(m.group(2), "show file systems", text) if m.group(2) != "-" else None,
+            free=_number(m.group(3), "show file systems", text) if m.group(3) != "-" else None,
             type=m.group(4), flags=m.group(5), default=bool(m.group(1)),
         ))
     return tuple(out)
@@ -407,11 +439,11 @@ def _split_boot(value: str) -> tuple[str, ...]:
 
 
 def parse_show_bootvar(text: str) -> BootVar:
-    boot = re.search(r"^BOOT variable\s*=\s*(.*)$", text, re.MULTILINE)
+    boot = re.search(r"^BOOT variable[^\S\n]*=[^\S\n]*(.*)$", text, re.MULTILINE)
     if not boot:
         raise CliParseError("show bootvar", "no 'BOOT variable' line", text)
-    cur = re.search(r"^Current BOOT variable\s*=\s*(.*)$", text, re.MULTILINE)
-    cfg = re.search(r"^CONFIG_FILE variable\s*=\s*(.*)$", text, re.MULTILINE)
+    cur = re.search(r"^Current BOOT variable[^\S\n]*=[^\S\n]*(.*)$", text, re.MULTILINE)
+    cfg = re.search(r"^CONFIG_FILE variable[^\S\n]*=[^\S\n]*(.*)$", text, re.MULTILINE)
     return BootVar(
         boot=_split_boot(boot.group(1)),
         current_boot=_split_boot(cur.group(1)) if cur else _split_boot(boot.group(1)),
@@ -420,10 +452,10 @@ def parse_show_bootvar(text: str) -> BootVar:
 
 
 def parse_show_asdm_image(text: str) -> str | None:
-    m = re.search(r"^Device Manager image file,\s*(\S+)", text, re.MULTILINE)
+    m = re.search(r"^Device Manager image file,[^\S\n]*(\S+)", text, re.MULTILINE)
     if m:
         return m.group(1)
-    if re.search(r"Device Manager image file not set|no asdm image", text, re.IGNORECASE):
+    if re.search(r"Device Manager image file not set|no asdm image", text, _I):
         return None
     raise CliParseError("show asdm image", "no 'Device Manager image file' line", text)
 
@@ -442,13 +474,14 @@ class ContextInfo:
 
 def parse_show_mode(text: str) -> str:
     """`single` or `multiple`."""
-    m = re.search(r"Security context mode:\s*(single|multiple)", text, re.IGNORECASE)
+    m = re.search(r"Security context mode:[^\S\n]*(single|multiple)", text, _I)
     if not m:
         raise CliParseError("show mode", "no 'Security context mode' line", text)
     return m.group(1).lower()
 
 
-_CTX_LINE = re.compile(r"^([* ])(\S+)\s+(\S+)\s+(.*?)\s+(Routed|Transparent)\s+(\S+)\s*$", re.MULTILINE)
+_CTX_LINE = re.compile(r"^([* ])(\S+)[^\S\n]+(\S+)[^\S\n]+((?:.*?\S)?)[^\S\n]+(Routed|Transparent)[^\S\n]+(\S+)[^\S\n]*$",
+                       re.MULTILINE)
 
 
 def parse_show_context(text: str) -> tuple[ContextInfo, ...]:
@@ -465,11 +498,11 @@ def parse_show_configuration_session(text: str) -> tuple[str, ...]:
     """Names of configuration sessions that are not committed (pending changes)."""
     if cli_error(text):  # releases before 9.3(2) have no configuration sessions
         return ()
-    if re.search(r"There are no (active )?sessions", text, re.IGNORECASE):
+    if re.search(r"There are no (active )?sessions", text, _I):
         return ()
     if not re.search(r"^Session Name", text, re.MULTILINE):
         raise CliParseError("show configuration session", "no 'Session Name' header", text)
-    return tuple(m.group(1) for m in re.finditer(r"^(\S+)\s+Un-committed\b", text, re.MULTILINE))
+    return tuple(m.group(1) for m in re.finditer(r"^(\S+)[^\S\n]+Un-committed\b", text, re.MULTILINE))
 
 
 # ---------------------------------------------------------------- VPN images
@@ -482,14 +515,29 @@ class AnyConnectImage:
     order: int
 
 
-_AC = re.compile(r"^\s*(\d+)\.\s+(\S+)\s+\d+.*?$\n(?:.*\n)*?\s*(\d+(?:,\d+)+)\s*$", re.MULTILINE)
+# An image is a header line `1. disk0:/anyconnect-....pkg 1 dyn-regex=...` followed, a few lines
+# later, by its version written with commas (`4,10,07073`). Read line by line: a regex spanning
+# lines took quadratic time on output with many headers and no version lines.
+_AC_HEAD = re.compile(r"^[^\S\n]*([0-9]+)\.[^\S\n]+(\S+)[^\S\n]+[0-9]+")
+_AC_VERSION = re.compile(r"^[^\S\n]*([0-9]+(?:,[0-9]+)+)[^\S\n]*$")
 
 
 def parse_show_webvpn_anyconnect(text: str) -> tuple[AnyConnectImage, ...]:
-    if re.search(r"no AnyConnect|not enabled|0 AnyConnect Client", text, re.IGNORECASE) or cli_error(text):
+    if re.search(r"no AnyConnect|not enabled|0 AnyConnect Client", text, _I) or cli_error(text):
         return ()
-    out = tuple(AnyConnectImage(path=m.group(2), version=m.group(3).replace(",", "."), order=int(m.group(1)))
-                for m in _AC.finditer(text))
+    found: list[AnyConnectImage] = []
+    head: re.Match[str] | None = None
+    for line in text.split("\n"):
+        m = _AC_HEAD.match(line)
+        if m:
+            head = m  # a header without a version line before the next header is skipped
+            continue
+        v = _AC_VERSION.match(line) if head is not None else None
+        if head is not None and v is not None:
+            found.append(AnyConnectImage(path=head.group(2), version=v.group(1).replace(",", "."),
+                                         order=_number(head.group(1), "show webvpn anyconnect", text)))
+            head = None
+    out = tuple(found)
     if not out and re.search(r"AnyConnect Client\(s\) installed", text):
         raise CliParseError("show webvpn anyconnect", "images announced but none listed", text)
     return out
@@ -497,13 +545,13 @@ def parse_show_webvpn_anyconnect(text: str) -> tuple[AnyConnectImage, ...]:
 
 def parse_webvpn_package_version(text: str) -> str | None:
     """`show webvpn csd` / `show webvpn hostscan`: the installed version, or None."""
-    m = re.search(r"version\s+(\d+(?:\.\d+)+)\s+is currently installed", text, re.IGNORECASE)
+    m = re.search(r"version[^\S\n]+([0-9]+(?:\.[0-9]+)+)[^\S\n]+is currently installed", text, _I)
     return m.group(1) if m else None
 
 
 def parse_show_fxos_mode(text: str) -> str | None:
     """`appliance` or `platform` on Firepower 1000/2000; None where the command does not exist."""
-    m = re.search(r"Mode is currently set to\s+(\w+)", text, re.IGNORECASE)
+    m = re.search(r"Mode is currently set to[^\S\n]+(\w+)", text, _I)
     return m.group(1).lower() if m else None
 
 
@@ -517,7 +565,8 @@ class VerifyResult:
     digest: str  # lower-case hex
 
 
-_VERIFY = re.compile(r"^verify\s+/(\S+)\s+\(([^)]+)\)\s*=\s*([0-9A-Fa-f]+)\s*$", re.MULTILINE | re.IGNORECASE)
+_VERIFY = re.compile(r"^verify[^\S\n]+/(\S+)[^\S\n]+\(([^)\n]+)\)[^\S\n]*=[^\S\n]*([0-9A-Fa-f]+)[^\S\n]*$",
+                     re.MULTILINE | _I)
 
 
 def parse_verify(text: str) -> VerifyResult:
@@ -528,16 +577,16 @@ def parse_verify(text: str) -> VerifyResult:
 
 
 def parse_bytes_copied(text: str) -> int | None:
-    m = re.search(r"^(\d+)\s+bytes copied", text, re.MULTILINE)
-    return int(m.group(1)) if m else None
+    m = re.search(r"^([0-9]+)[^\S\n]+bytes copied", text, re.MULTILINE)
+    return _number(m.group(1), "copy", text) if m else None
 
 
 def parse_boot_system_lines(text: str) -> tuple[str, ...]:
     """`show running-config boot system`: the boot list in order."""
-    return tuple(m.group(1) for m in re.finditer(r"^boot system\s+(\S+)", text, re.MULTILINE))
+    return tuple(m.group(1) for m in re.finditer(r"^boot system[^\S\n]+(\S+)", text, re.MULTILINE))
 
 
-_UPTIME_PART = re.compile(r"(\d+)\s+(year|week|day|hour|min|sec)s?", re.IGNORECASE)
+_UPTIME_PART = re.compile(r"(?<![0-9])([0-9]{1,9})\s+(year|week|day|hour|min|sec)s?", _I)
 _UPTIME_UNITS = {"year": 365 * 86400, "week": 7 * 86400, "day": 86400, "hour": 3600, "min": 60, "sec": 1}
 
 

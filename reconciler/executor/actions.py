@@ -57,7 +57,7 @@ def describe(step: Step) -> str:
 
 async def _copy(ctx: StepContext, s: Step) -> str:
     assert s.image and s.disk
-    source = ctx.images.source(s.image, s.size)
+    source = ctx.images.source(s.image, s.size, s.sha256)
     res = await ctx.driver.copy_image(s.disk, s.image, source, members=[s.member, *s.spreads_to])
     if s.sha256 and res.digests.sha256 != s.sha256.lower():
         raise PermanentError(f"the {res.size} bytes sent for {s.image} hash to "
@@ -170,7 +170,7 @@ async def _rediscover(ctx: StepContext, s: Step) -> str:
 
 async def _agent_install(ctx: StepContext, s: Step) -> str:
     assert s.image and s.version
-    source = ctx.images.source(s.image, s.size)
+    source = ctx.images.source(s.image, s.size, s.sha256)
     if s.sha256:
         await ctx.images.digests(s.image, s.sha256, s.size)
     await ctx.driver.install(s.version, s.image, source)

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.drivers.base import Digests, Hasher
-from reconciler.drivers.sources import FileSource
+from reconciler.drivers.sources import ByteSource, FileSource
 from reconciler.errors import PermanentError
 from reconciler.images.repository import ImageRepository
+from reconciler.images.upload import RepositorySource
 
 _CHUNK = 1 << 20
 
@@ -58,8 +59,15 @@ class ImageSupply:
                                       "plan again")
         return path
 
-    def source(self, name: str, size: int | None) -> FileSource:
-        return FileSource.of(self._file(name, size), name)
+    def source(self, name: str, size: int | None, sha256: str | None = None) -> ByteSource:
+        """What a copy streams. With the catalog's sha256 the bytes are verified as they are read
+        and the copy stops before its last byte if they are not the catalog's (the file may have
+        changed since it was planned, even behind the repository's checksum cache)."""
+        path = self._file(name, size)
+        if sha256:
+            return RepositorySource(self.repo, name, path.stat().st_size if size is None else size,
+                                    sha256)
+        return FileSource.of(path, name)
 
     def remember(self, name: str, digests: Digests) -> None:
         """The digests of bytes just sent (a copy hashes while it streams)."""

@@ -95,12 +95,22 @@ class ImageStream:
 
     Iterate it, and close it (or use `with`) when abandoning it early. `size` is the number of
     bytes the stream yields, for Content-Length and progress.
+
+    With `verify` (a sha256 hasher already fed with the bytes before the range, and the
+    catalog's digest) the stream is the last line of defence against pushing a file that is
+    not the catalog's image: it hashes what it yields and raises ChecksumMismatch instead of
+    releasing the final chunk when the whole file does not hash to the catalog's sha256. A
+    device only completes a file when its last byte arrives, so a damaged or swapped image never
+    lands on a device complete, whatever the plan said about it earlier.
     """
 
-    def __init__(self, fh: BinaryIO, size: int, chunk_size: int) -> None:
+    def __init__(self, fh: BinaryIO, size: int, chunk_size: int, *, name: str = "",
+                 verify: tuple[Any, str] | None = None) -> None:
         self._fh = fh
         self._left = size
         self._chunk = chunk_size
+        self._name = name
+        self._verify = verify
         self.size = size
 
     def __iter__(self) -> ImageStream:
@@ -116,6 +126,16 @@ class ImageStream:
             raise PermanentError("image file shrank while it was being read",
                                  hint="run `reconciler images verify`")
         self._left -= len(data)
+        if self._verify is not None:
+            hasher, expected = self._verify
+            hasher.update(data)
+            if self._left <= 0 and hasher.hexdigest() != expected:
+                self.close()
+                raise ChecksumMismatch(
+                    f"image {self._name} in the repository no longer has the catalog's sha256 "
+                    f"(it hashes to {hasher.hexdigest()}, the catalog says {expected}); the "
+                    "transfer was stopped before its last byte",
+                    hint="run `reconciler images verify`, then fetch or import the image again")
         return data
 
     def close(self) -> None:
@@ -145,18 +165,44 @@ class ImageRepository:
         return path
 
     def open_stream(self, name: str, *, offset: int = 0, length: int | None = None,
-                    chunk_size: int = CHUNK) -> ImageStream:
+                    chunk_size: int = CHUNK, size: int | None = None,
+                    sha256: str | None = None) -> ImageStream:
         """Stream `length` bytes (default: to the end) of an image from `offset`.
 
         Offsets let a copy resume or be split into several transfers (a device answering HTTP 413).
+        With the catalog's `size` the file must have it; with the catalog's `sha256` a range that
+        ends at the end of the file is verified before its last chunk is released (the bytes
+        before `offset` are hashed first): see ImageStream.
         """
         path = self.path_of(name)
-        size = path.stat().st_size
-        if offset < 0 or offset > size or (length is not None and (length < 0 or offset + length > size)):
-            raise PermanentError(f"range {offset}+{length} is outside image {name} ({size} bytes)")
+        actual = path.stat().st_size
+        if size is not None and actual != size:
+            raise ChecksumMismatch(f"image {name} in the repository is {actual} bytes, the catalog says "
+                                   f"{size}; refused",
+                                   hint="run `reconciler images verify`, then fetch or import it again")
+        if offset < 0 or offset > actual or (length is not None and (length < 0 or offset + length > actual)):
+            raise PermanentError(f"range {offset}+{length} is outside image {name} ({actual} bytes)")
+        count = actual - offset if length is None else length
+        expected = _hex_sha256(sha256, name) if sha256 is not None else None
         fh = open(path, "rb")  # noqa: SIM115 - owned and closed by ImageStream
-        fh.seek(offset)
-        return ImageStream(fh, size - offset if length is None else length, chunk_size)
+        verify = None
+        try:
+            if expected is not None and offset + count == actual:
+                hasher = hashlib.sha256()
+                while fh.tell() < offset:
+                    block = fh.read(min(CHUNK, offset - fh.tell()))
+                    if not block:
+                        break
+                    hasher.update(block)
+                verify = (hasher, expected)
+                if count == 0 and hasher.hexdigest() != expected:  # nothing left to stream
+                    raise ChecksumMismatch(f"image {name} in the repository does not have the "
+                                           f"catalog's sha256 {expected}; refused")
+            fh.seek(offset)
+        except BaseException:
+            fh.close()
+            raise
+        return ImageStream(fh, count, chunk_size, name=name, verify=verify)
 
     def files(self) -> list[StoredFile]:
         """Every image file in the repository, catalogued or not (bookkeeping files excluded)."""
@@ -504,10 +550,18 @@ def _source_of(image: Image) -> Source:
 
 
 def _expected(image: Image) -> str:
-    sha = (image.sha256 or "").strip().lower()
+    try:
+        return _hex_sha256(image.sha256, image.name)
+    except PermanentError as e:
+        e.location = image.loc
+        raise
+
+
+def _hex_sha256(text: str | None, name: str) -> str:
+    sha = (text or "").strip().lower()
     if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        raise PermanentError(f"image {image.name} has an invalid sha256 in the catalog",
-                             code=FindingCode.SCHEMA.value, location=image.loc,
+        raise PermanentError(f"image {name} has an invalid sha256 in the catalog",
+                             code=FindingCode.SCHEMA.value,
                              hint="write the 64 hex digits of the file's sha256")
     return sha
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 
 from reconciler.core.model import CredentialRef
@@ -54,11 +55,18 @@ def resolve_credential(ref: CredentialRef, *, device: str | None = None,
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
         try:
-            if path.stat().st_size > _MAX_FILE_SECRET:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):
+                # /dev/zero would be read forever, a FIFO would block the run
+                raise CredentialError(f"credential file {ref.ref}{who} is not a regular file",
+                                      device=device, hint="point file: at a file holding the secret")
+            with open(path, "rb") as fh:
+                data = fh.read(_MAX_FILE_SECRET + 1)  # the file may have grown since the stat
+            if len(data) > _MAX_FILE_SECRET:
                 raise CredentialError(f"credential file {ref.ref}{who} is larger than "
                                       f"{_MAX_FILE_SECRET} bytes; it should hold one secret",
                                       device=device)
-            value = path.read_text(encoding="utf-8")
+            value = data.decode("utf-8")
         except CredentialError:
             raise
         except FileNotFoundError:

@@ -17,6 +17,7 @@ from reconciler.core.plan.fingerprint import observed_digest, planned
 from reconciler.core.observed import device_from_dict
 from reconciler.core.plan.model import SavedPlan
 from reconciler.errors import ConfigError, Location
+from reconciler.loader.bounded import read_bounded
 from reconciler.loader.documents import render_path
 from reconciler.loader.schema import compiled
 
@@ -47,11 +48,7 @@ def load_plan(path: str | os.PathLike[str], *, max_bytes: int = MAX_PLAN_BYTES) 
     where = Location(str(p))
     again = "run `reconciler plan --out` again"
     try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise ConfigError(f"plan is {size} bytes, above the {max_bytes}-byte limit",
-                              code="YAML_LIMIT", location=where)
-        raw = p.read_bytes()
+        raw = read_bounded(p, max_bytes, "plan")
     except FileNotFoundError:
         raise ConfigError("plan file does not exist", code="FILE_ERROR", location=where,
                           hint="save one with `reconciler plan --out PLAN.json`") from None
@@ -75,9 +72,18 @@ def load_plan(path: str | os.PathLike[str], *, max_bytes: int = MAX_PLAN_BYTES) 
             more = f" (and {len(errors) - _MAX_SHOWN} more)" if len(errors) > _MAX_SHOWN else ""
             raise ConfigError(f"plan does not match its schema: {shown}{more}", code="SCHEMA",
                               location=where, hint=f"plans are not hand-edited: {again}")
+        for name, obs in data.get("observed", {}).items():
+            # each observed device is in snapshot form: checked like a one-device snapshot
+            bad = compiled("snapshot").errors({"format_version": 1, "devices": [obs]})
+            if bad:
+                shown = "; ".join(f"observed.{name}" + (f".{render_path(obs, e.path[2:])}"
+                                                       if e.path[2:] else "") + f": {e.message}"
+                                  for e in bad[:_MAX_SHOWN])
+                raise ConfigError(f"plan does not match its schema: {shown}", code="SCHEMA",
+                                  location=where, hint=f"plans are not hand-edited: {again}")
         try:
             saved = SavedPlan.from_dict(data)
-        except (ValueError, KeyError) as e:
+        except (ValueError, KeyError, TypeError) as e:
             raise ConfigError(f"plan cannot be read: {e}", code="SCHEMA", location=where,
                               hint=again) from None
     for name, digest in planned(saved.plan).items():

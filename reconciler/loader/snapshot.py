@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reconciler.core.observed import Snapshot, snapshot_from_dict, snapshot_to_dict
 from reconciler.errors import ConfigError, Location
+from reconciler.loader.bounded import read_bounded
 from reconciler.loader.documents import render_path
 from reconciler.loader.schema import compiled
 from reconciler.loader.yamlio import gc_paused
@@ -25,11 +26,7 @@ def load_snapshot(path: str | os.PathLike[str], *, max_bytes: int = MAX_SNAPSHOT
     too big, not JSON, or does not match `schemas/snapshot.schema.json`."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise ConfigError(f"snapshot is {size} bytes, above the {max_bytes}-byte limit",
-                              code="YAML_LIMIT", location=Location(str(p)))
-        raw = p.read_bytes()
+        raw = read_bounded(p, max_bytes, "snapshot")
     except FileNotFoundError:
         raise ConfigError("snapshot file does not exist", code="FILE_ERROR",
                           location=Location(str(p)),

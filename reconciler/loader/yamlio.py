@@ -8,8 +8,8 @@ the way we get, for almost nothing:
 - the line of every mapping and of every key in it (`LineDict.line`, `LineDict.key_lines`), so
   that every later error can name file:line without re-reading the file;
 - duplicate keys reported instead of silently keeping the last one;
-- safety limits: file size, nesting depth, and alias expansion (billion laughs) are refused with
-  a YAML_LIMIT finding before anything walks the expanded document.
+- safety limits: file size, nesting depth, alias expansion (billion laughs) and recursive aliases
+  (`&a [*a]`) are refused with a YAML_LIMIT finding before anything walks the document.
 Scalars resolve exactly as with `yaml.SafeLoader` (YAML 1.1: `on` is a bool, `01:00` an int).
 """
 
@@ -128,8 +128,7 @@ def _resolve_scalar(loader: Any, ev: Any) -> Any:
         if tag not in _ALLOWED_SCALAR_TAGS:
             raise yaml.constructor.ConstructorError(
                 None, None, f"the tag {tag!r} is not allowed here", ev.start_mark)
-        node = yaml.ScalarNode(tag, value, ev.start_mark, ev.end_mark, ev.style)
-        return loader.construct_object(node, deep=True)
+        return _construct(loader, yaml.ScalarNode(tag, value, ev.start_mark, ev.end_mark, ev.style), ev)
     if not ev.implicit[0]:  # quoted: always a string
         return value
     if not value:
@@ -147,8 +146,35 @@ def _plain_scalar(loader: Any, value: str, ev: Any) -> Any:
         return value
     if tag == _MERGE_TAG:
         return _MERGE
-    node = yaml.ScalarNode(tag, value, ev.start_mark, ev.end_mark, ev.style)
-    return loader.construct_object(node, deep=True)
+    return _construct(loader, yaml.ScalarNode(tag, value, ev.start_mark, ev.end_mark, ev.style), ev)
+
+
+_KINDS = {"tag:yaml.org,2002:int": "an integer", "tag:yaml.org,2002:float": "a number",
+          "tag:yaml.org,2002:timestamp": "a date", "tag:yaml.org,2002:bool": "true or false"}
+
+
+# No field of any format holds a larger integer (sizes in bytes fit in 63 bits). Bigger ones are
+# refused here, so that no later message or computation meets a number it cannot format or use.
+MAX_INT = 2**63
+
+
+def _construct(loader: Any, node: Any, ev: Any) -> Any:
+    """PyYAML's constructor raises plain ValueError for scalars that look like a type but are
+    not one: an integer of more than 4300 digits, a date such as 2024-02-30."""
+    try:
+        value = loader.construct_object(node, deep=True)
+        if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT <= value < MAX_INT:
+            raise ValueError("it is beyond 2^63")
+        return value
+    except (ValueError, OverflowError, KeyError, IndexError, TypeError) as e:
+        # explicit tags reach PyYAML's constructors with any text: `!!bool maybe` is a KeyError
+        shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+        what = _KINDS.get(node.tag, node.tag)
+        why = ("it has too many digits" if "digits" in str(e) else
+               str(e) if isinstance(e, ValueError) and str(e) else "not a value of that type")
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{shown!r} reads as {what} but cannot be one ({why}); put it in quotes "
+            "if it is text", ev.start_mark) from None
 
 
 _FIRST_CHARS = frozenset(_Loader.yaml_implicit_resolvers)
@@ -290,6 +316,11 @@ def _build_events(loader: Any, path: str, limits: YamlLimits,
                 raise yaml.composer.ComposerError(
                     None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark)
             value = anchors[ev.anchor]
+            if (value is cur or any(value is entry[0] for entry in stack)) and isinstance(
+                    value, dict | list):
+                # `&a [*a]`: a structure that contains itself; every later walk would loop
+                raise _Limit(f"alias *{ev.anchor} refers to a mapping or list that contains it "
+                             "(a recursive structure)", ev.start_mark.line + 1)
             nodes += sizes.get(ev.anchor, 1)
             # A legitimate file reuses anchors, but never grows to 10x itself beyond the cap.
             if nodes - own > cap and nodes > 10 * own:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from reconciler.sim.content import ALGORITHMS
 from reconciler.sim.fleet import SimFleet
 from reconciler.sim.http import common_headers, enter_device, error_response, file_response
-from reconciler.sim.model import SimAgent, SimError, SimFile
+from reconciler.sim.model import SimAgent, SimError, SimFile, split_path
 from reconciler.sim.uploads import Target, receive_upload
 
 
@@ -76,6 +76,12 @@ async def put_package(request: Request) -> Response:
         return err
     assert dev is not None
     name = request.path_params["filename"]
+    try:
+        split_path(f"{dev.disk.name}:/{name}")
+    except SimError:
+        async for _ in request.stream():
+            pass
+        return _err(fleet, 400, None, f"invalid package name {name!r}")
 
     def render(status: int, code: str | None, message: str, headers: dict[str, str]) -> Response:
         if status >= 400:

@@ -32,7 +32,7 @@ from reconciler.sim.asa_cli import run_config, run_exec
 from reconciler.sim.faults import FaultKind, FaultSpecError
 from reconciler.sim.fleet import SimFleet, UnknownDevice
 from reconciler.sim.http import common_headers, enter_device, error_response, file_response, text
-from reconciler.sim.model import SimAsa, SimError, Unit
+from reconciler.sim.model import SimAsa, SimError, Unit, split_path
 from reconciler.sim.uploads import Target, receive_upload
 
 def _commands(request: Request, marker: str) -> list[str]:
@@ -93,6 +93,12 @@ async def asa_put_file(request: Request) -> Response:
     assert isinstance(dev, SimAsa)
     fleet: SimFleet = request.app.state.fleet
     disk, filename = request.path_params["disk"].lower(), request.path_params["filename"]
+    try:
+        split_path(f"{disk}:/{filename}")
+    except SimError as e:
+        async for _ in request.stream():
+            pass
+        return error_response(fleet, "asa", 400, None, str(e), {})
     mgmt = dev.management_unit()
     assert mgmt is not None
     targets = _file_targets(dev, mgmt, request.headers.get("x-target-unit"), disk)

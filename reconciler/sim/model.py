@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -155,14 +156,19 @@ class Unit:
         return self.disks.get(name)
 
 
+# Like the ASA: a file lives in the top directory of a disk; no "..", no backslash, no control
+# characters, whatever a client sends.
+_BAD_NAME = re.compile(r"^\.{1,2}$|[\\\x00-\x1f\x7f]")
+
+
 def split_path(path: str) -> tuple[str, str]:
     """`disk0:/asa.bin` -> ("disk0", "asa.bin"); raises SimError on anything else."""
     if ":" not in path:
-        raise SimError(f"%Error: Invalid path {path}")
+        raise SimError(f"%Error: Invalid path {path!r}")
     disk, _, rest = path.partition(":")
     name = rest.lstrip("/")
-    if not disk or not name or "/" in name:
-        raise SimError(f"%Error: Invalid path {path}")
+    if not disk or not name or "/" in name or _BAD_NAME.search(name):
+        raise SimError(f"%Error: Invalid path {path!r}")
     return disk.lower(), name
 
 

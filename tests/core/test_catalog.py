@@ -76,7 +76,10 @@ def test_asacx() -> None:
 
 
 @pytest.mark.parametrize("name", ["../x.bin", "a/b.bin", "a\\b.bin", "..", ".", ".hidden",
-                                  "C:evil.bin", "~root", "a\0b", "tab\there", "a:b", "what?.bin"])
+                                  "C:evil.bin", "~root", "a\0b", "tab\there", "a:b", "what?.bin",
+                                  "%2e%2e%2fetc", "a%2Fb.bin", "a%5cb.bin", "a%252e.bin", "a\x7fb",
+                                  "asa\u2215x.bin", "\uff0e\uff0e\uff0fx", "\u0430sa941.bin",
+                                  "asa941.bin\u202e"])
 def test_unsafe_image_names(name: str) -> None:
     assert unsafe_image_name(name)
 
@@ -95,6 +98,9 @@ def test_safe_image_names(name: str) -> None:
     ("https://user@host/a.bin", "embeds credentials"), ("https:///a.bin", "no host"),
     ("ftp://host/a.bin", "'ftp' is not supported"), ("file:///etc/passwd", "'file'"),
     ("synthetic:../x", "not a plain name"), ("a\nb", "control characters"),
+    ("a\x85b", "control characters"), ("%2e%2e/x.bin", "percent-encoded"),
+    ("mirror/%2E%2E%2Fx.bin", "percent-encoded"), ("mirror\u2215..\u2215x.bin", "U+2215"),
+    ("\uff0e\uff0e\uff0fx.bin", "U+FF0E"), ("a\ufe68..\ufe68x.bin", "U+FE68"),
 ])
 def test_unsafe_sources(source: str, snippet: str) -> None:
     why = unsafe_source(source)
@@ -104,6 +110,8 @@ def test_unsafe_sources(source: str, snippet: str) -> None:
 
 @pytest.mark.parametrize("source", ["asa941-smp-k8.bin", "mirror/asa/asa941-smp-k8.bin",
                                     "https://images.example.com/asa/a.bin",
-                                    "http://10.0.0.5:8080/a.bin", "synthetic:asa941-smp-k8.bin"])
+                                    "http://10.0.0.5:8080/a.bin", "synthetic:asa941-smp-k8.bin",
+                                    "\u30a4\u30e1\u30fc\u30b8/asa941-smp-k8.bin", "a%20b/x.bin",
+                                    "https://images.example.com/a%2e%2e/x.bin"])
 def test_safe_sources(source: str) -> None:
     assert unsafe_source(source) is None

@@ -112,6 +112,41 @@ def test_show_bootvar_saved_and_running_lists():
     assert P.parse_show_bootvar("BOOT variable =\n").boot == ()
 
 
+def test_an_empty_boot_variable_does_not_swallow_the_next_line():
+    # regression: `=\s*(.*)$` read across the line end and took the next line for the value
+    b = P.parse_show_bootvar("BOOT variable = \nCurrent BOOT variable = disk0:/asa941-smp-k8.bin\n"
+                             "CONFIG_FILE variable = \n")
+    assert b.boot == () and b.current_boot == ("disk0:/asa941-smp-k8.bin",) and b.config_file == ""
+    assert P.parse_boot_system_lines("boot system\nboot system disk0:/a.bin\n") == ("disk0:/a.bin",)
+
+
+def test_numbers_must_be_plain_and_sane():
+    text = "Directory of disk0:/\n\n1 bytes total (" + "9" * 30 + " bytes free)\n"
+    with pytest.raises(P.CliParseError) as e:
+        P.parse_dir(text)
+    assert "not a plain count" in str(e.value)
+    c = P.parse_show_cluster_info('Cluster dc: On\n  This is "A" in state CONTROL_NODE\n    ID : \u00b2\n')
+    assert c.units[0].unit_id is None  # a garbled optional field is left unknown
+    assert P.uptime_seconds("fw up 3 \u017fecs") is None
+    assert P.uptime_seconds("2 days 3 HOURS") == 2 * 86400 + 3 * 3600
+
+
+def test_case_insensitive_words_are_ascii():
+    # regression (found by fuzzing the driver): "s\u0130ngle" matched `single` case-insensitively
+    # and lower-cased to a string that is no ContextMode
+    with pytest.raises(P.CliParseError):
+        P.parse_show_mode("Security context mode: s\u0130ngle\n")
+    assert P.parse_show_mode("Security context mode: SINGLE\n") == "single"
+
+
+def test_anyconnect_header_without_a_version_is_skipped():
+    text = ("1. disk0:/broken.pkg 1 dyn-regex=/Windows/\n  CISCO STC win2k+\n"
+            "2. disk0:/anyconnect-win-4.10.07073-webdeploy-k9.pkg 2 dyn-regex=/Windows/\n"
+            "  CISCO STC win2k+\n  4,10,07073\n\n2 AnyConnect Client(s) installed\n")
+    assert [(a.order, a.path, a.version) for a in P.parse_show_webvpn_anyconnect(text)] == [
+        (2, "disk0:/anyconnect-win-4.10.07073-webdeploy-k9.pkg", "4.10.07073")]
+
+
 def test_asdm_image_mode_context():
     assert P.parse_show_asdm_image("\nDevice Manager image file, disk0:/asdm-7161.bin\n") == "disk0:/asdm-7161.bin"
     assert P.parse_show_asdm_image("Device Manager image file not set\n") is None

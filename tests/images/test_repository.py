@@ -290,3 +290,28 @@ def test_a_second_writer_of_the_same_image_is_told_to_wait(repo, asa):
         release.set()
         t.join(5)
     assert repo.status({image.name: image}) == {image.name: ImageStatus.PRESENT}
+
+
+def test_open_stream_with_the_catalog_entry_verifies_before_the_last_chunk(repo, asa):
+    image, src = asa
+    repo.import_file(src, image)
+    body = src.read_bytes()
+    with repo.open_stream(image.name, chunk_size=65536, size=image.size, sha256=image.sha256) as stream:
+        assert b"".join(stream) == body
+    # a middle range cannot be checked alone and is streamed as is; a final range is checked
+    assert b"".join(repo.open_stream(image.name, offset=10, length=100, size=image.size, sha256=image.sha256)) == body[10:110]
+    assert b"".join(repo.open_stream(image.name, offset=200_000, size=image.size, sha256=image.sha256)) == body[200_000:]
+    path = repo.path_of(image.name)
+    path.write_bytes(body[:-1] + bytes([body[-1] ^ 1]))
+    got = []
+    with pytest.raises(PermanentError) as e:
+        for chunk in repo.open_stream(image.name, chunk_size=65536, size=image.size, sha256=image.sha256):
+            got.append(chunk)
+    assert e.value.code == "IMAGE_CHECKSUM" and "before its last byte" in str(e.value)
+    assert sum(map(len, got)) < len(body)  # the final chunk was never released
+    with pytest.raises(PermanentError, match="IMAGE_CHECKSUM"):
+        list(repo.open_stream(image.name, offset=250_000, size=image.size, sha256=image.sha256))
+    path.write_bytes(body[:-1])
+    with pytest.raises(PermanentError) as e:
+        repo.open_stream(image.name, size=image.size, sha256=image.sha256)
+    assert e.value.code == "IMAGE_CHECKSUM" and "the catalog says 300000" in str(e.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,16 @@ def test_too_short_secrets_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CredentialError, match="shorter than 4") as e:
         resolve_credential(CredentialRef("env", "RECONCILER_TEST_SHORT"), device="fw-1")
     assert "abc" not in str(e.value).replace("RECONCILER_TEST_SHORT", "")
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo", "dir"])
+def test_a_credential_file_must_be_a_regular_file(tmp_path: Path, target: str) -> None:
+    # regression: file:/dev/zero was read until memory ran out, a FIFO blocked the run
+    if target == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+    elif target == "dir":
+        (tmp_path / "dir").mkdir()
+    path = target if target.startswith("/") else str(tmp_path / target)
+    with pytest.raises(CredentialError) as e:
+        resolve_credential(CredentialRef("file", path), device="fw-1")
+    assert "is not a regular file" in str(e.value) and "fw-1" in str(e.value)

@@ -82,3 +82,21 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_plan(tmp_path / "bad.json")
     assert e.value.location is not None and e.value.location.line == 2
+
+
+def test_a_stream_is_read_no_further_than_the_limit() -> None:
+    # regression: /dev/zero has size 0 to stat(), and was read until memory ran out
+    with pytest.raises(ConfigError) as e:
+        load_plan("/dev/zero", max_bytes=4096)
+    assert e.value.code == "YAML_LIMIT" and "larger than the 4096-byte limit" in str(e.value)
+
+
+def test_a_damaged_observed_device_is_a_schema_error(saved) -> None:  # type: ignore[no-untyped-def]
+    # regression (found by fuzzing): an observed device without its keys raised KeyError
+    _, path = saved
+    doc = json.loads(path.read_text())
+    doc["observed"]["fw1"] = {}
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ConfigError) as e:
+        load_plan(path)
+    assert e.value.code == "SCHEMA" and "observed.fw1: missing required key 'name'" in str(e.value)

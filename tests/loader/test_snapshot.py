@@ -65,3 +65,19 @@ def test_missing_binary_and_oversized(tmp_path: Path) -> None:
     (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
     with pytest.raises(ConfigError):
         load_snapshot(tmp_path / "deep.json")
+
+
+def test_a_stream_is_read_no_further_than_the_limit(tmp_path: Path) -> None:
+    # regression: /dev/zero has size 0 to stat(), and was read until memory ran out
+    with pytest.raises(ConfigError) as e:
+        load_snapshot("/dev/zero", max_bytes=4096)
+    assert e.value.code == "YAML_LIMIT" and "larger than the 4096-byte limit" in str(e.value)
+
+
+def test_a_huge_sparse_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    with open(big, "wb") as fh:
+        fh.truncate(64 * 2**30)  # 64 GiB of nothing: reading it would take minutes
+    with pytest.raises(ConfigError) as e:
+        load_snapshot(big)
+    assert f"is {64 * 2**30} bytes, above the" in str(e.value) and e.value.code == "YAML_LIMIT"

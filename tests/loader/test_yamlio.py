@@ -104,6 +104,41 @@ def test_billion_laughs_is_refused_before_anything_expands() -> None:
     assert "YAML_LIMIT" in findings[0] and "billion laughs" in findings[0]
 
 
+@pytest.mark.parametrize("text", ["a: &a [*a]\n", "a: &a {b: *a}\n", "a: &a {b: {<<: *a}}\n",
+                                  "a:\n  - &x\n    - [1, *x]\n"])
+def test_recursive_aliases_are_refused(text: str) -> None:
+    # regression: they built self-containing lists and dicts that later walks never finish
+    data, findings = one(text)
+    assert data is None and findings[0].startswith("f.yaml:")
+    assert "YAML_LIMIT alias" in findings[0] and "recursive structure" in findings[0]
+
+
+def test_anchor_redefined_inside_itself_is_not_recursive() -> None:
+    assert one("a: &a [&a 1, *a]\n") == ({"a": [1, 1]}, [])
+
+
+@pytest.mark.parametrize("text,snippet", [
+    ("n: " + "9" * 5000 + "\n", "too many digits"),
+    ("n: 0x" + "f" * 40 + "\n", "beyond 2^63"),
+    ("n: 1" + ":59" * 30 + "\n", "beyond 2^63"),
+    ("d: 2024-02-30\n", "reads as a date but cannot be one (day is out of range for month)"),
+    ("d: 2024-13-01\n", "month must be in 1..12"),
+    ("b: !!bool maybe\n", "reads as true or false but cannot be one"),
+    ("i: !!int 12x\n", "reads as an integer but cannot be one"),
+])
+def test_scalars_that_look_typed_but_are_not(text: str, snippet: str) -> None:
+    # regression: PyYAML raised plain ValueError/KeyError out of the loader (a traceback)
+    data, findings = one(text)
+    assert data is None and len(findings) == 1
+    assert findings[0].startswith("f.yaml:1: YAML_SYNTAX") and snippet in findings[0]
+    assert "put it in quotes" in findings[0]
+
+
+def test_the_largest_integers_still_read() -> None:
+    assert one("a: 9223372036854775807\nb: -9223372036854775808\n")[0] == {
+        "a": 2**63 - 1, "b": -2**63}
+
+
 def test_reasonable_anchor_reuse_is_fine() -> None:
     text = "base: &b {driver: asa, tags: [x, y]}\ndevices:\n" + "".join(
         f"  - <<: *b\n    name: d{i}\n" for i in range(20000))
