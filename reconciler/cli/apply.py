@@ -40,13 +40,20 @@ from reconciler.errors import ConfigError
 @click.option("--non-intrusive", is_flag=True, default=None,
               help="Without PLAN: copy and verify only, never trigger a failover.")
 @click.option("--submit", is_flag=True, help="With --require-approval: submit the job at once.")
+@click.option("--allow-dirty", is_flag=True,
+              help="With PLAN: apply a plan made from uncommitted changes to desired/ or "
+                   "inventory/ (refused by default: nobody reviewed those edits).")
+@click.option("--branch", metavar="BRANCH",
+              help="Refuse a plan whose commit is not on this branch of --repo (e.g. a plan "
+                   "made from an unmerged pull request).")
 @runs.job_options
 @runs.store_options
 def command(plan_file: Path | None, plan_option: Path | None, auto_approve: bool,
             devices: tuple[str, ...],
             operation: str | None, backup: bool | None, non_intrusive: bool | None,
-            submit: bool, root: Path, images_dir: Path | None, state_url: str | None,
-            actor: str | None, **job_kw: Any) -> None:
+            submit: bool, allow_dirty: bool, branch: str | None, root: Path,
+            images_dir: Path | None, state_url: str | None, actor: str | None,
+            **job_kw: Any) -> None:
     """Apply a saved plan, or plan and apply with --auto-approve."""
     if plan_file is not None and plan_option is not None and plan_file != plan_option:
         raise ConfigError("give the plan once (PLAN or --plan)", code="USAGE")
@@ -70,14 +77,37 @@ def command(plan_file: Path | None, plan_option: Path | None, auto_approve: bool
 
         request = replace(request, operation=Operation(operation) if operation else None,
                           backup=backup, non_intrusive=non_intrusive or None)
-    runs.run_async(_apply(plan_file, auto_approve, devices, request, submit, root, images_dir,
-                          state_url, runs.actor_name(actor), job_kw))
+    saved = None
+    if plan_file is not None:
+        from reconciler.loader.plan import load_plan
+
+        saved = load_plan(plan_file)
+        check_source(saved.plan.source, plan_file, root, branch=branch, allow_dirty=allow_dirty)
+    runs.run_async(_apply(plan_file, saved, auto_approve, devices, request, submit, root,
+                          images_dir, state_url, runs.actor_name(actor), job_kw, branch))
 
 
-async def _apply(plan_file: Path | None, auto_approve: bool, devices: tuple[str, ...],
-                 request: Any, submit: bool, root: Path, images_dir: Path | None,
-                 state_url: str | None, actor: str, job_kw: dict[str, Any]) -> ExitCode:
+def check_source(source: Any, label: Path | str, root: Path, *, branch: str | None,
+                 allow_dirty: bool) -> None:
+    """Refuse, before anything touches a device, a plan made from unreviewed edits or (with
+    --branch) from a commit that is not on the branch; the error names the plan."""
+    from reconciler.errors import Location
+    from reconciler.gitops.provenance import PlanSource, PlanSourceError, check_plan_source
+
+    try:
+        check_plan_source(PlanSource(source.commit, source.dirty, source.digest), repo=root,
+                          branch=branch, allow_dirty=allow_dirty)
+    except PlanSourceError as e:
+        e.location = Location(str(label))
+        raise
+
+
+async def _apply(plan_file: Path | None, saved: Any, auto_approve: bool,
+                 devices: tuple[str, ...], request: Any, submit: bool, root: Path,
+                 images_dir: Path | None, state_url: str | None, actor: str,
+                 job_kw: dict[str, Any], branch: str | None) -> ExitCode:
     from reconciler import planning
+    from reconciler.core.plan.model import Source
     from reconciler.executor.jobs import runnable
     from reconciler.executor.session import Session
     from reconciler.render.text import print_plan
@@ -85,12 +115,13 @@ async def _apply(plan_file: Path | None, auto_approve: bool, devices: tuple[str,
     out = runs.console()
     rev = planning.load_revision_checked(root)
     desired, findings = rev.desired, rev.findings
+    if plan_file is None and branch is not None:
+        # the operator confirms the printed plan, so local edits are theirs; the branch is not
+        check_source(Source(desired.commit, "", rev.dirty), str(root), root, branch=branch,
+                     allow_dirty=True)
     async with Session(runs.workspace(root, images_dir, state_url), actor=actor) as session:
         runs.print_recovery(out, await session.recover(desired))
         if plan_file is not None:
-            from reconciler.loader.plan import load_plan
-
-            saved = load_plan(plan_file)
             snapshot = await session.check_fresh(saved, desired)
             resolved, _ = planning.resolve(desired, snapshot)
             out.print(f"plan {plan_file} ({saved.plan.fingerprint[:23]}…) is current: "

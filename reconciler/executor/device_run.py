@@ -43,6 +43,13 @@ class LeaseLostError(PermanentError):
     code = "DEVICE_LOCKED"
 
 
+class StoppedError(PermanentError):
+    """Our own runner was told to stop between steps (a second shutdown signal): the device is
+    consistent — no step was cut — and ours to leave in an honest state."""
+
+    code = "STOPPED"
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceOutcome:
     device: str
@@ -82,6 +89,7 @@ class DeviceRun:
                  connector: Connector, images: ImageSupply, buffer: TranscriptBuffer,
                  events: Events, retry: RetryPolicy, actor: str,
                  lease_lost: Callable[[], str | None] = lambda: None,
+                 stop_requested: Callable[[], str | None] = lambda: None,
                  probe_timeout: float = 120.0) -> None:
         self.store = store
         self.job_id = job_id
@@ -94,6 +102,7 @@ class DeviceRun:
         self.retry = retry
         self.actor = actor
         self.lease_lost = lease_lost
+        self.stop_requested = stop_requested
         self.probe_timeout = probe_timeout
         self.name = plan.device
         self.log = get_logger(component="executor", job=job_id, device=self.name)
@@ -160,6 +169,12 @@ class DeviceRun:
             async with self.connector.driver(self.device, self.transcript) as drv:
                 ctx = StepContext(self.plan, drv, self.images)
                 for i, step in enumerate(steps, 1):
+                    stop = self.stop_requested()
+                    if stop:
+                        raise StoppedError(
+                            f"stopped before step {i}/{len(steps)} ({stop}); the device is "
+                            "consistent: no step was cut", device=self.name,
+                            hint="run again (the next plan continues from what it runs now)")
                     why = self.lease_lost()
                     if why:
                         raise LeaseLostError(f"stopped before step {i}: {why}", device=self.name,

@@ -262,6 +262,7 @@ class JobRunner:
                             device=inventory[name], connector=self.connector, images=self.images,
                             buffer=buffer, events=self.events, retry=self.options.retry,
                             actor=self.actor, lease_lost=functools.partial(self._lease_lost, name),
+                            stop_requested=lambda: self._step_stop,
                             probe_timeout=self.options.probe_timeout)
             running[asyncio.create_task(run.run(), name=f"device:{name}")] = name
             started += 1
@@ -298,8 +299,6 @@ class JobRunner:
     # ------------------------------------------------------------ leases
 
     def _lease_lost(self, device: str) -> str | None:
-        if self._step_stop:
-            return self._step_stop
         if self._job_lost:
             return "the job was declared interrupted by another run"
         return self._lost.get(device)

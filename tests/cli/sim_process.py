@@ -3,6 +3,7 @@ HTTPS, with its image repository filled, for end-to-end tests of `apply`, `jobs`
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -128,3 +129,50 @@ def reconciler(repo: SimRepo, *args: str, timeout: float = 120) -> subprocess.Co
     """Run the real CLI as its own process (like an operator or CI would)."""
     return subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=repo.root,
                           env=repo.env, capture_output=True, text=True, timeout=timeout)
+
+
+def transcript_has(db: Path, *needles: str) -> bool:
+    """Whether the SQLite store's transcript holds any of these texts (read-only, never blocks
+    the process under test for long)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            for needle in needles:
+                row = conn.execute("SELECT count(*) FROM transcript WHERE text LIKE ?",
+                                   (f"%{needle}%",)).fetchone()
+                if row and row[0]:
+                    return True
+    except sqlite3.Error:
+        return False
+    return False
+
+
+def under_git(repo: SimRepo) -> Any:
+    """Put the simulator's repository copy under git (one commit on main), for `daemon` and
+    plan provenance; run state, the fleet file and saved plans stay untracked."""
+    from tests.gitops.repos import FleetRepo
+
+    (repo.root / ".gitignore").write_text("/.reconciler/\n/fleet.yaml\n/*.json\n/*.log\n")
+    fleet = FleetRepo(repo.root)
+    fleet.commit("the fleet")
+    return fleet
+
+
+def planned_steps(repo: SimRepo, *state: str) -> dict[str, list[dict[str, Any]]]:
+    """device -> its steps in a fresh plan of the whole fleet (devices with steps only)."""
+    r = reconciler(repo, "plan", "--discover", "--format", "json", *state)
+    assert r.stdout.strip(), r.stderr
+    return {d["device"]: d["steps"] for d in json.loads(r.stdout)["devices"] if d.get("steps")}
+
+
+def planned_reloads(repo: SimRepo, *state: str) -> dict[str, dict[str, int]]:
+    """device -> unit -> how many reloads a fresh plan gives that unit: what ONE upgrade of
+    each device costs."""
+    out: dict[str, dict[str, int]] = {}
+    for device, steps in planned_steps(repo, *state).items():
+        for step in steps:
+            if step["action"] == "reload":
+                units = out.setdefault(device, {})
+                units[step["member"]] = units.get(step["member"], 0) + 1
+    return out

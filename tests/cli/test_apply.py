@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.sim_process import SimRepo, reconciler, sim_repo
+from tests.cli.sim_process import SimRepo, reconciler, sim_repo, transcript_has, under_git
 
 APPLY = ("apply", "--ignore-maintenance-windows")
 
@@ -138,16 +137,6 @@ def test_failed_job_retry_rollback_and_mark_operational(sim: SimRepo) -> None:
     assert json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout) == []
 
 
-def _transcript_has(db: Path, needle: str) -> bool:
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            rows = conn.execute("SELECT count(*) FROM transcript WHERE text LIKE ?",
-                                (f"%{needle}%",)).fetchone()
-    except sqlite3.Error:
-        return False
-    return bool(rows and rows[0])
-
-
 def test_kill_9_mid_job_is_recovered_by_the_next_run(tmp_path: Path,
                                                      example_images: Path) -> None:
     # slower simulated time, so the runner can be killed while the standby reloads
@@ -159,7 +148,7 @@ def test_kill_9_mid_job_is_recovered_by_the_next_run(tmp_path: Path,
             stderr=subprocess.STDOUT, text=True)
         try:
             deadline = time.monotonic() + 60
-            while not _transcript_has(db, "failover reload-standby"):
+            while not transcript_has(db, "failover reload-standby"):
                 assert runner.poll() is None, runner.stdout.read() if runner.stdout else ""
                 assert time.monotonic() < deadline, "the job never reached the reload"
                 time.sleep(0.02)
@@ -195,3 +184,64 @@ def test_kill_9_mid_job_is_recovered_by_the_next_run(tmp_path: Path,
         assert doc["devices"][0]["status"] == "interrupted"
         assert [c["to"] for c in doc["device_states"]] == ["upgrade-in-progress", "operational"]
         assert any(c["text"].startswith("recovered by") for c in doc["commentary"])
+
+
+def test_a_plan_made_from_uncommitted_edits_is_refused_unless_allowed(sim: SimRepo) -> None:
+    repo = under_git(sim)
+    head = repo.repo.head.commit.hexsha
+    repo.replace("desired/devices.yaml", "devices:", "# reviewed? not yet\ndevices:")
+    plan = sim.root / "dirty-plan.json"
+    r = reconciler(sim, "plan", "--discover", "--device", "fw-branch-01", "--out", str(plan))
+    assert plan.exists(), r.stdout + r.stderr
+    assert json.loads(plan.read_text())["source"]["dirty"] is True
+
+    refused = reconciler(sim, *APPLY, str(plan))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    line = refused.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert line.startswith(f"error: {plan}: PLAN_SOURCE the plan was made from uncommitted "
+                           f"changes to desired/ or inventory/ (on top of {head[:12]})"), line
+    assert "commit and review the change, then plan again (or pass --allow-dirty)" in line
+    assert sim.state("fw-branch-01")["units"][0]["reloads"] == 0  # nothing was touched
+    assert json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout) == []
+
+    ok = reconciler(sim, *APPLY, str(plan), "--allow-dirty")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert sim.running("fw-branch-01") == {"fw-branch-01": "9.4(1)"}
+    repo.close()
+
+
+def test_a_plan_from_an_unmerged_branch_is_refused_with_branch(sim: SimRepo) -> None:
+    repo = under_git(sim)
+    repo.branch("pr-1")
+    repo.replace("desired/devices.yaml", "devices:", "# CHG-7\ndevices:")
+    pr = repo.commit("pr change")
+    plan = sim.root / "pr-plan.json"
+    r = reconciler(sim, "plan", "--discover", "--device", "ep-win-001", "--out", str(plan))
+    assert plan.exists(), r.stdout + r.stderr
+    doc = json.loads(plan.read_text())["source"]
+    assert (doc["commit"], doc["dirty"]) == (pr, False), repo.repo.git.status()
+    repo.checkout("main")
+    tip = repo.repo.head.commit.hexsha
+
+    refused = reconciler(sim, *APPLY, str(plan), "--branch", "main")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    line = refused.stderr.strip()
+    assert "\n" not in line and line.startswith(
+        f"error: {plan}: PLAN_SOURCE the plan's commit {pr[:12]} is not on branch main "
+        f"(tip {tip[:12]})"), line
+    assert "merge the change into main and plan again from it" in line
+    assert json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout) == []
+    # the same check on an unknown branch, and without a plan: the checked-out commit
+    r = reconciler(sim, *APPLY, str(plan), "--branch", "release")
+    assert r.returncode == 1 and "GIT revision 'release' not found" in r.stderr, r.stderr
+    repo.checkout("pr-1")
+    r = reconciler(sim, *APPLY, "--auto-approve", "--device", "ep-win-001", "--branch", "main")
+    assert r.returncode == 1 and f"{pr[:12]} is not on branch main" in r.stderr, r.stderr
+
+    repo.checkout("main")
+    repo.repo.git.merge("--no-ff", "-q", "-m", "merge pr-1", "pr-1")
+    ok = reconciler(sim, *APPLY, str(plan), "--branch", "main")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "is current: 1 device(s) to change" in ok.stdout
+    repo.close()

@@ -254,6 +254,48 @@ async def test_a_lease_taken_over_mid_run_stops_the_device_at_the_next_step(lab:
         assert store.lease("fw-branch-01").owner == "other-runner:1:feedbeef"  # untouched
 
 
+@pytest.mark.parametrize("after", ["copy", "wait-ready"])
+async def test_stop_between_steps_ends_the_device_stopped_and_consistent(lab: Lab,
+                                                                       after: str) -> None:
+    """A second shutdown signal: the step under way finishes, the next never starts; the device
+    ends failed with STOPPED (not DEVICE_LOCKED), in an honest state, and the next run
+    finishes it without repeating what was done."""
+    desired = lab.desired()
+
+    class StopAfter(Recorder):
+        def step_finished(self, device: str, index: int, total: int, step: Any,
+                          result: str) -> None:
+            super().step_finished(device, index, total, step, result)
+            if str(step.action) == after:
+                session.runner.stop_between_steps("daemon shutting down (SIGTERM, second "  # type: ignore[union-attr]
+                                                  "signal)")
+
+    async with lab.session() as session:
+        saved, resolved = await session.plan(desired, ["fw-branch-01"])
+        job = session.create(saved, JobRequest(ignore_windows=True), resolved)
+        result = await session.run(job, desired, events=StopAfter())
+    out = result.outcomes["fw-branch-01"]
+    assert out.status is JobDeviceStatus.FAILED and out.code == "STOPPED", out
+    assert "daemon shutting down (SIGTERM, second signal)" in out.message
+    assert "the device is consistent" in out.message and "another run" not in out.message
+    assert out.state is DeviceState.OPERATIONAL  # not left upgrade-in-progress
+    assert result.job.status is JobStatus.FAILED
+    reloads = lab.sim("fw-branch-01")["units"][0]["reloads"]
+    assert reloads == (1 if after == "wait-ready" else 0)
+    unit = lab.sim("fw-branch-01")["units"][0]
+    assert unit["state"] == "up"
+    with open_store(lab.state) as store:
+        assert store.get_device_state("fw-branch-01").state is DeviceState.OPERATIONAL
+        assert store.lease("fw-branch-01") is None  # released with the job
+
+    if after == "copy":  # the next run finishes the job from where it stopped
+        again, _ = await lab.apply(["fw-branch-01"])
+        assert again.ok
+    # (stopped after the reload: only the final version check was left, nothing to redo)
+    assert lab.running("fw-branch-01") == {"fw-branch-01": "9.4(1)"}
+    assert lab.sim("fw-branch-01")["units"][0]["reloads"] == 1  # one reload in all
+
+
 def test_not_before_and_windows_combine() -> None:
     from reconciler.core.model import MaintenanceWindow
     from reconciler.executor.runner import Schedule
