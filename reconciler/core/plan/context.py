@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reconciler.core.model import (DesiredState, Image, ImageStatus, ImageType, Mode, Operation,
                                    ResolvedDevice, Settings)
 from reconciler.core.observed import ObservedDevice, Snapshot
 from reconciler.core.plan.diff import Direction, Drift
+from reconciler.core.plan.fingerprint import ObservedHasher
 from reconciler.core.plan.hops import PathFinder, UpgradePath
 from reconciler.core.plan.topology import Topology
 from reconciler.core.platforms import Platform
@@ -26,6 +27,7 @@ class Fleet:
     # (type, release key) -> devices that run that VPN image release and keep running it:
     # when a shared VPN policy references the image, they are the ones left behind
     vpn_staying: Mapping[tuple[ImageType, tuple[int, ...]], tuple[str, ...]]
+    hasher: ObservedHasher = field(default_factory=ObservedHasher, compare=False)
 
     @classmethod
     def build(cls, desired: DesiredState, resolved: Mapping[str, ResolvedDevice],

@@ -23,7 +23,7 @@ from reconciler.core.plan.checks.images import bundle_checks, image_checks, repo
 from reconciler.core.plan.checks.transitions import transition_checks
 from reconciler.core.plan.context import DeviceContext, Fleet
 from reconciler.core.plan.diff import diff_device
-from reconciler.core.plan.fingerprint import observed_digest, plan_fingerprint, planned
+from reconciler.core.plan.fingerprint import plan_fingerprint, planned
 from reconciler.core.plan.model import Change, DevicePlan, JobSettings, Plan, Source, Summary
 from reconciler.core.plan.space import SpacePlan, plan_space
 from reconciler.core.plan.steps import build_steps
@@ -129,7 +129,7 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
     drifts, drift_findings = diff_device(resolved, observed)
     if not drifts and not upstream and not drift_findings:
         return None  # in sync: the common case at fleet scale, kept cheap
-    digest = observed_digest(observed)
+    digest = fleet.hasher.digest(observed)
     changes = tuple(d.change for d in drifts)
     platform = _platform(observed)
     if isinstance(platform, Unsupported):

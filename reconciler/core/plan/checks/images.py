@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -96,6 +97,11 @@ def _vpn_policy(ctx: DeviceContext) -> list[Finding]:
                     ctx.name)]
 
 
+@functools.lru_cache(maxsize=256)
+def _listed(versions: tuple[str, ...]) -> frozenset[tuple[int, ...]]:
+    return frozenset(release_key(ImageType.ASA, v) for v in versions)
+
+
 def image_checks(ctx: DeviceContext) -> list[Finding]:
     out: list[Finding] = []
     name, platform = ctx.name, ctx.platform
@@ -120,8 +126,7 @@ def image_checks(ctx: DeviceContext) -> list[Finding]:
                                    f"run the SMP image of {img.version}", name, location=img.loc))
         if d.type is ImageType.ASA and platform.listed_versions:
             try:
-                listed = {release_key(ImageType.ASA, v) for v in platform.listed_versions}
-                if release_key(ImageType.ASA, img.version) not in listed:
+                if release_key(ImageType.ASA, img.version) not in _listed(platform.listed_versions):
                     out.append(Finding(FindingCode.VERSION_UNSUPPORTED,
                                        f"ASA {img.version} is not a listed release for "
                                        f"{ctx.observed.model} (listed: "
