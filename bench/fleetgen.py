@@ -19,7 +19,8 @@ keep in git, not one policy entry per device:
   copy-only staging, accepted warnings);
 - `snapshot.json`: what discovery would report, consistent with the catalog: each member's
   disks hold its running image (catalog size), the previous release kept as boot fallback, the
-  ASDM image, VPN packages where configured; boot lines, running files, free space. About half
+  ASDM image, VPN packages where configured (data-centre head-ends are upgraded, a few branch
+  pairs keep theirs); boot lines, running files, free space. About half
   the fleet drifts (one or two releases behind, a few far behind, so pairs need hop passes), and
   a realistic sprinkle of problems: pending configuration sessions, nearly full disks, a standby
   that is not ready, a wrong configuration register, too little RAM, unreachable devices;
@@ -269,7 +270,9 @@ def _build_devices(n: int, rng: random.Random, address_base: str | None,
         older = versions[:versions.index(version)]
         previous = system_image_name(family, older[-1]) if older else None
         asdm = asdm_t if rng.random() < 0.6 else rng.choice(ASDM_VERSIONS[:-1])
-        vpn = dc and not firepower and mode != "standalone" and rng.random() < 0.6
+        # VPN head-ends: most in data centres (upgraded by the dc-vpn groups), a few branch pairs
+        # that no group targets, which keep the old packages (VPN_SHARED_POLICY names them)
+        vpn = not firepower and mode != "standalone" and rng.random() < (0.6 if dc else 0.1)
         tags = ["firepower" if firepower else "asa", "datacenter" if dc else "branch"]
         if vpn:
             tags.append("vpn")

@@ -6,6 +6,7 @@ Pure values plus lossless conversion to/from the JSON snapshot document
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,7 +144,7 @@ class _Builder:
 
     def __init__(self) -> None:
         self.files: dict[tuple[Any, Any], FileEntry] = {}
-        self.disks: dict[tuple[Any, ...], Disk] = {}
+        self.disks: dict[tuple[Any, ...], tuple[Disk, ...]] = {}
         self.images: dict[tuple[tuple[Any, Any], ...], dict[ImageType, str]] = {}
         self.tuples: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
@@ -160,20 +161,22 @@ class _Builder:
         t = tuple(items)
         return self.tuples.setdefault(t, t)
 
-    def disk(self, x: Mapping[str, Any]) -> Disk:
-        files = x.get("files", ())
-        fkey = tuple((f["name"], f["size"]) for f in files)
-        key = (x["name"], x["size"], x["free"], fkey)
-        disk = self.disks.get(key)
-        if disk is None:
-            entries = []
-            for fk in fkey:
-                fe = self.files.get(fk)
-                if fe is None:
-                    fe = self.files[fk] = FileEntry(*fk)
-                entries.append(fe)
-            disk = self.disks[key] = Disk(key[0], key[1], key[2], tuple(entries))
-        return disk
+    def disk_list(self, disks: Any) -> tuple[Disk, ...]:
+        # keyed by plain tuples of the values: hashing the frozen dataclasses would cost more
+        key = tuple((x["name"], x["size"], x["free"], tuple(map(_NAME_SIZE, x.get("files", ()))))
+                    for x in disks)
+        out = self.disks.get(key)
+        if out is None:
+            out = self.disks[key] = tuple(
+                Disk(name, size, free, tuple(self._file(f) for f in files))
+                for name, size, free, files in key)
+        return out
+
+    def _file(self, key: tuple[Any, Any]) -> FileEntry:
+        fe = self.files.get(key)
+        if fe is None:
+            fe = self.files[key] = FileEntry(*key)
+        return fe
 
     def member(self, d: Mapping[str, Any]) -> Member:
         get = d.get
@@ -181,7 +184,7 @@ class _Builder:
             d["name"], _enum(_ROLES, Role, d["role"]), get("serial", ""), get("reachable", True),
             get("standby_ready"), get("ram_mb"), self.image_map(get("running")),
             self.image_map(get("running_files")),
-            self.shared(self.disk(x) for x in get("disks", ())), self.shared(get("boot", ())),
+            self.disk_list(get("disks", ())), self.shared(get("boot", ())),
             get("asdm_image"), get("unit_id"), get("ccl_ip"), get("ccl_mac"), get("site_id"),
             tuple(get("failover_groups_active", ())),
         )
@@ -206,6 +209,7 @@ class _Builder:
         )
 
 
+_NAME_SIZE = operator.itemgetter("name", "size")
 _IMAGE_TYPES = {t.value: t for t in ImageType}
 _ROLES = {r.value: r for r in Role}
 _MODES = {m.value: m for m in Mode}
