@@ -452,7 +452,7 @@ class _FastCompiler:
             return self._leaf(s)
         if t == "object" and keys <= {"type", "properties", "required", "additionalProperties"}:
             return self._object(s)
-        if t == "array" and keys <= {"type", "items", "minItems", "maxItems"}:
+        if t == "array" and keys <= {"type", "items", "minItems", "maxItems", "uniqueItems"}:
             return self._array(s)
         return self._delegate(s)
 
@@ -497,13 +497,12 @@ class _FastCompiler:
 
     def _object(self, s: dict[str, Any]) -> Pred:
         props = s.get("properties", {})
-        plain: dict[str, type] = {}
+        plain: dict[str, tuple[type, Any, Any, frozenset[str] | None]] = {}
         preds: dict[str, Pred] = {}
         for k, sub in props.items():
-            sub_keys = set(sub) - _ANNOTATIONS if isinstance(sub, dict) else {"-"}
-            t = sub.get("type") if isinstance(sub, dict) else None
-            if sub_keys == {"type"} and isinstance(t, str) and t in ("string", "integer", "boolean"):
-                plain[k] = _PYTYPES[t]
+            spec = _plain_spec(sub)
+            if spec is not None:
+                plain[k] = spec
             else:
                 preds[k] = self.compile(sub)
         required = frozenset(s.get("required", ()))
@@ -516,9 +515,12 @@ class _FastCompiler:
             if not isinstance(v, dict) or not required <= v.keys():
                 return False
             for k, val in v.items():
-                t = plain_get(k)
-                if t is not None:
-                    if type(val) is not t:
+                spec = plain_get(k)
+                if spec is not None:  # the common leaves, checked inline
+                    t, lo, min_len, strings = spec
+                    if (type(val) is not t or lo is not None and val < lo
+                            or min_len is not None and len(val) < min_len
+                            or strings is not None and val not in strings):
                         return False
                     continue
                 p = pred_get(k)
@@ -534,6 +536,7 @@ class _FastCompiler:
     def _array(self, s: dict[str, Any]) -> Pred:
         item = self.compile(s["items"]) if "items" in s else _true
         lo, hi = s.get("minItems"), s.get("maxItems")
+        unique = s.get("uniqueItems", False)
 
         def pred(v: Any) -> bool:
             if type(v) is not list:
@@ -543,9 +546,38 @@ class _FastCompiler:
             for x in v:
                 if not item(x):
                     return False
+            if unique:
+                # Python equality merges what JSON keeps apart (1 and true): then the checks
+                # decide; unhashable items too
+                try:
+                    return len(set(v)) == len(v)
+                except TypeError:
+                    return False
             return True
 
         return pred
+
+
+def _plain_spec(sub: Any) -> tuple[type, Any, Any, frozenset[str] | None] | None:
+    """(type, minimum, minLength, allowed strings) for a leaf simple enough to check inline:
+    one of string/integer/boolean, or an enum of strings, with at most those constraints."""
+    if not isinstance(sub, dict):
+        return None
+    keys = set(sub) - _ANNOTATIONS
+    t = sub.get("type")
+    enum = sub.get("enum")
+    if enum is not None:
+        if not keys <= {"enum", "type"} or t not in (None, "string") or not all(
+                isinstance(x, str) for x in enum):
+            return None
+        return (str, None, None, frozenset(enum))
+    if t == "string" and keys <= {"type", "minLength"}:
+        return (str, None, sub.get("minLength"), None)
+    if t == "integer" and keys <= {"type", "minimum"}:
+        return (int, sub.get("minimum"), None, None)
+    if t == "boolean" and keys == {"type"}:
+        return (bool, None, None, None)
+    return None
 
 
 def _true(v: Any) -> bool:

@@ -51,6 +51,7 @@ class ObservedHasher:
 
     def __init__(self) -> None:
         self._parts: dict[int, tuple[object, str]] = {}  # id -> (the object, kept alive; JSON)
+        self._members: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def digest(self, device: ObservedDevice) -> str:
         return hashlib.sha256(self.encode(device).encode()).hexdigest()
@@ -81,26 +82,39 @@ class ObservedHasher:
             for d in disks) + "]"
 
     def _member(self, m: Any) -> str:
-        c = self._cached
-        out = [f'"asdm_image":{_scalar(m.asdm_image)}', f'"boot":{c(m.boot, self._list)}']
-        if m.ccl_ip is not None:
-            out.append(f'"ccl_ip":{_scalar(m.ccl_ip)}')
-        if m.ccl_mac is not None:
-            out.append(f'"ccl_mac":{_scalar(m.ccl_mac)}')
-        out.append(f'"disks":{c(m.disks, self._disks)}')
-        if m.failover_groups_active:
-            out.append(f'"failover_groups_active":{self._list(m.failover_groups_active)}')
-        out += [f'"name":{_scalar(m.name)}', f'"ram_mb":{_scalar(m.ram_mb)}',
-                f'"reachable":{_scalar(m.reachable)}', f'"role":{_str(str(m.role))}',
-                f'"running":{c(m.running, self._images)}',
+        # Units of one model and release share everything but their name, serial and cluster
+        # details: the shared runs of keys (in sorted order) are written once per plan.
+        key = (id(m.boot), id(m.disks), id(m.running), id(m.running_files), m.asdm_image,
+               m.failover_groups_active, m.ram_mb, m.reachable, str(m.role), m.standby_ready,
+               type(m.ram_mb), type(m.reachable), type(m.standby_ready))  # 1 == True
+        parts = self._members.get(key)
+        if parts is None or parts[0] is not m.boot or parts[1] is not m.disks or \
+                parts[2] is not m.running or parts[3] is not m.running_files:
+            c = self._cached
+            fga = (f',"failover_groups_active":{self._list(m.failover_groups_active)}'
+                   if m.failover_groups_active else "")
+            parts = self._members[key] = (
+                m.boot, m.disks, m.running, m.running_files,
+                f'{{"asdm_image":{_scalar(m.asdm_image)},"boot":{c(m.boot, self._list)}',
+                f',"disks":{c(m.disks, self._disks)}{fga}',
+                f',"ram_mb":{_scalar(m.ram_mb)},"reachable":{_scalar(m.reachable)},'
+                f'"role":{_str(str(m.role))},"running":{c(m.running, self._images)},'
                 f'"running_files":{c(m.running_files, self._images)}',
-                f'"serial":{_scalar(m.serial)}']
+                f',"standby_ready":{_scalar(m.standby_ready)}')
+        head, disks, middle, ready = parts[4:]
+        out = [head]
+        if m.ccl_ip is not None:
+            out.append(f',"ccl_ip":{_scalar(m.ccl_ip)}')
+        if m.ccl_mac is not None:
+            out.append(f',"ccl_mac":{_scalar(m.ccl_mac)}')
+        out += [disks, f',"name":{_scalar(m.name)}', middle, f',"serial":{_scalar(m.serial)}']
         if m.site_id is not None:
-            out.append(f'"site_id":{_scalar(m.site_id)}')
-        out.append(f'"standby_ready":{_scalar(m.standby_ready)}')
+            out.append(f',"site_id":{_scalar(m.site_id)}')
+        out.append(ready)
         if m.unit_id is not None:
-            out.append(f'"unit_id":{_scalar(m.unit_id)}')
-        return "{" + ",".join(out) + "}"
+            out.append(f',"unit_id":{_scalar(m.unit_id)}')
+        out.append("}")
+        return "".join(out)
 
     def encode(self, dev: ObservedDevice) -> str:
         out = []

@@ -59,55 +59,80 @@ def _rename(v: Any, name: str) -> Any:
 
 
 class _Template:
-    """A stand-in's plan and where its name has to be replaced."""
+    """A stand-in's plan, prepared so that naming it for a device is cheap: the steps and
+    findings without the stand-in are shared as they are, the others are rebuilt with the name
+    in the places it occupies."""
 
     __slots__ = ("plan", "keep", "findings", "steps", "notes", "vpn")
 
     def __init__(self, plan: DevicePlan | None, keep: Any) -> None:
         self.plan = plan
         self.keep = keep  # the objects whose identities are in the key stay alive
-        self.findings: list[tuple[Finding, bool]] = []
-        self.steps: list[tuple[Step, tuple[int, ...]]] = []
+        # (finding, None) or (finding, (message split at the stand-in, device, member))
+        self.findings: list[tuple[Finding, tuple[list[str], bool, bool] | None]] = []
+        # (step, None) or (step as a list, fields that are the stand-in, fields containing it)
+        self.steps: list[tuple[Step, list[Any] | None, tuple[int, ...], tuple[int, ...]]] = []
         self.notes = False
         # the VPN releases the change replaces: VPN_SHARED_POLICY names the devices that stay
         # on them, every one but the device itself
         self.vpn: tuple[tuple[ImageType, tuple[int, ...]], ...] = ()
-        if plan is not None:
-            self.vpn = tuple((c.type, release_key(c.type, c.from_version)) for c in plan.changes
-                             if c.type.is_vpn and c.from_version is not None
-                             and is_version_text(c.type, c.from_version))
-            self.findings = [(f, _contains(f.message) or f.device == STAND_IN or _contains(f.member))
-                             for f in plan.findings]
-            self.steps = [(s, tuple(i for i, v in enumerate(s) if _contains(v))) for s in plan.steps]
-            self.notes = _contains(plan.notes)
+        if plan is None:
+            return
+        self.vpn = tuple((c.type, release_key(c.type, c.from_version)) for c in plan.changes
+                         if c.type.is_vpn and c.from_version is not None
+                         and is_version_text(c.type, c.from_version))
+        for f in plan.findings:
+            device, member = f.device == STAND_IN, f.member == STAND_IN
+            if device or member or STAND_IN in f.message or _contains(f.member):
+                self.findings.append((f, (f.message.split(STAND_IN), device, member)))
+            else:
+                self.findings.append((f, None))
+        for step in plan.steps:
+            exact, inside = [], []
+            for i, v in enumerate(step):
+                if v is None or type(v) is int:
+                    continue
+                if v == STAND_IN:
+                    exact.append(i)
+                elif _contains(v):
+                    inside.append(i)
+            self.steps.append((step, list(step) if exact or inside else None, tuple(exact),
+                               tuple(inside)))
+        self.notes = _contains(plan.notes)
 
     def usable(self) -> bool:
         p = self.plan
         if p is None:
             return True
         # the stand-in may appear only where `instantiate` puts the name
-        return p.device == STAND_IN and not _contains((p.mode, p.driver, p.changes, p.contexts))
+        return (p.device == STAND_IN and not _contains((p.mode, p.driver, p.changes, p.contexts))
+                and all(not _contains(f.member) or f.member == STAND_IN for f in p.findings))
 
     def instantiate(self, name: str, digest: str | None) -> DevicePlan | None:
         p = self.plan
         if p is None:
             return None
         findings = tuple(
-            Finding(f.code, f.message.replace(STAND_IN, name),
-                    name if f.device == STAND_IN else f.device, _rename(f.member, name), f.location,
-                    f.severity_override) if renamed else f
-            for f, renamed in self.findings)
+            f if how is None else Finding(f.code, name.join(how[0]), name if how[1] else f.device,
+                                          name if how[2] else f.member, f.location,
+                                          f.severity_override)
+            for f, how in self.findings)
         steps = []
-        for s, fields in self.steps:
-            if fields:
-                v = list(s)
-                for i in fields:
+        for step, values, exact, inside in self.steps:
+            if values is not None:
+                v = values.copy()
+                for i in exact:
+                    v[i] = name
+                for i in inside:
                     v[i] = _rename(v[i], name)
-                s = Step._make(v)
-            steps.append(s)
+                step = _new_tuple(Step, v)
+            steps.append(step)
         notes = _rename(p.notes, name) if self.notes else p.notes
         return DevicePlan(name, p.mode, p.driver, p.changes, findings, tuple(steps), p.settings,
                           p.contexts, p.configuration_required_after, digest, notes)
+
+
+_new_tuple = tuple.__new__  # what Step._make does, without its length check (same fields)
 
 
 _OWN = _Template(None, None)  # marker: plan such devices one by one
