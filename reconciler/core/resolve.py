@@ -139,7 +139,8 @@ class _Resolver:
         norm = self._normalised(model) if model else None
         group_idx = self.index.matching(dev, model, norm, mode)
         override = self.desired.devices.get(name)
-        key = (dev.driver, platform, group_idx, name if override is not None else None)
+        # platforms are cached per model (self.platforms): their identity is cheaper to hash
+        key = (dev.driver, id(platform), group_idx, name if override is not None else None)
         profile = self.profiles.get(key)
         if profile is None:
             profile = self._profile(dev.driver, model, platform, group_idx, override)

@@ -324,7 +324,8 @@ def _build_events(loader: Any, path: str, limits: YamlLimits,
                 key = _MERGE
                 continue
             try:
-                hash(value)
+                if type(value) is not str:
+                    hash(value)
             except TypeError:
                 raise yaml.constructor.ConstructorError(
                     None, None, "a mapping key must be a plain value, not a list or mapping",
