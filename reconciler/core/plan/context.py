@@ -19,6 +19,9 @@ from reconciler.core.platforms import Platform
 from reconciler.core.versions import AsaVersion, VersionError, release_key
 
 
+_VPN_TYPES = frozenset(t for t in ImageType if t.is_vpn)
+
+
 @dataclass(slots=True)
 class PlanMemo:
     """Per-plan caches for work that devices share. Keys are identities of inputs that stay
@@ -69,7 +72,7 @@ class Fleet:
         for name, dev in snapshot.devices.items():
             targets = resolved[name].targets if name in resolved else {}
             for t, text in dev.running.items():
-                if not t.is_vpn:
+                if t not in _VPN_TYPES:
                     continue
                 try:
                     key = release_key(t, text)

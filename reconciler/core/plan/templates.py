@@ -90,11 +90,13 @@ class _Template:
         for step in plan.steps:
             exact, inside = [], []
             for i, v in enumerate(step):
-                if v is None or type(v) is int:
+                if v is None:
                     continue
-                if v == STAND_IN:
-                    exact.append(i)
-                elif _contains(v):
+                tv = type(v)
+                if tv is str:
+                    if STAND_IN in v:
+                        (exact if v == STAND_IN else inside).append(i)
+                elif tv is not int and _contains(v):
                     inside.append(i)
             self.steps.append((step, list(step) if exact or inside else None, tuple(exact),
                                tuple(inside)))
