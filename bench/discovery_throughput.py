@@ -1,11 +1,13 @@
 """Discovery throughput against the simulated fleet on loopback HTTPS, against the HTTP limit.
 
-    python bench/discovery_throughput.py [--sizes 1000,5000] [--concurrency 16] [--repeat 2]
+    python bench/discovery_throughput.py [--sizes 1000,5000] [--concurrency 16] [--repeat 3]
+                                         [--budget 230]
 
 For each size, `bench/fleetgen.py` writes a fleet (70% standalone, 20% pairs, 8% clusters of 2-8
 units, 2% multiple-context) and its simulated twin; `reconciler simulate` serves the twin from a
 separate process (uvicorn, TLS, 127.0.0.1), so the server does not share the client's event loop.
-Then, `--repeat` times, back to back in this process:
+Then, up to `--repeat` times (as many as fit the `--budget` of seconds, at least once per size;
+the whole command stays under five minutes), back to back in this process:
 
   discovery   `reconciler.discovery.discover` of every inventory device (the inventory as
               `load_desired` reads it, credentials through `resolve_credential`, the default
@@ -151,7 +153,7 @@ async def run_raw(url: str, tls: TlsSettings, repo: Path, names: list[str], requ
     return {"requests": requests, "seconds": wall, "client_cpu": cpu}
 
 
-def bench_size(n: int, concurrency: int, repeat: int, seed: int) -> dict[str, Any]:
+def bench_size(n: int, concurrency: int, repeat: int, seed: int, deadline: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"discovery-{n}-") as tmp:
         repo = Path(tmp)
         port = free_port()
@@ -165,8 +167,11 @@ def bench_size(n: int, concurrency: int, repeat: int, seed: int) -> dict[str, An
             devices = list(desired.inventory.values())
             tls = devices[0].tls
             names = [d.name for d in devices]
-            runs = []
+            runs: list[dict[str, Any]] = []
             for _ in range(repeat):
+                if runs and time.perf_counter() + last > deadline:
+                    break  # another repeat would not fit the time budget
+                r0 = time.perf_counter()
                 s0 = sim.cpu()
                 disc = asyncio.run(run_discovery(devices, repo, concurrency))
                 s1 = sim.cpu()
@@ -180,6 +185,7 @@ def bench_size(n: int, concurrency: int, repeat: int, seed: int) -> dict[str, An
                 same = sum(1 for name, d in snap.devices.items() if device_to_dict(d) == want.get(name))
                 disc["matches_generated_snapshot"] = same == len(want) == len(snap.devices)
                 runs.append({"discovery": disc, "raw": raw})
+                last = time.perf_counter() - r0
         finally:
             sim.stop()
     d_rate = [r["discovery"]["requests"] / r["discovery"]["seconds"] for r in runs]
@@ -187,7 +193,7 @@ def bench_size(n: int, concurrency: int, repeat: int, seed: int) -> dict[str, An
     ratios = [d / r for d, r in zip(d_rate, r_rate, strict=True)]
     first = runs[0]["discovery"]
     return {
-        "devices": n, "units": first["members"], "concurrency": concurrency,
+        "devices": n, "units": first["members"], "concurrency": concurrency, "repeats": len(runs),
         "requests_per_device": first["requests"] / n, "simulator_startup_s": round(startup, 1),
         "discovery_s": statistics.median(r["discovery"]["seconds"] for r in runs),
         "devices_per_s": statistics.median(n / r["discovery"]["seconds"] for r in runs),
@@ -206,11 +212,11 @@ def bench_size(n: int, concurrency: int, repeat: int, seed: int) -> dict[str, An
 
 
 def print_rows(rows: list[dict[str, Any]]) -> None:
-    print(f"{'devices':>8} {'units':>6} {'req/dev':>8} {'disc s':>7} {'devices/s':>10} {'req/s':>7} "
+    print(f"{'devices':>8} {'units':>6} {'runs':>4} {'req/dev':>8} {'disc s':>7} {'devices/s':>10} {'req/s':>7} "
           f"{'raw req/s':>10} {'% limit':>8} {'client ms/req':>14} {'server ms/req':>14}")
     for r in rows:
         c, s = r["client_cpu_per_request_ms"], r["server_cpu_per_request_ms"]
-        print(f"{r['devices']:>8,} {r['units']:>6,} {r['requests_per_device']:>8.1f} {r['discovery_s']:>7.1f} "
+        print(f"{r['devices']:>8,} {r['units']:>6,} {r['repeats']:>4} {r['requests_per_device']:>8.1f} {r['discovery_s']:>7.1f} "
               f"{r['devices_per_s']:>10.1f} {r['discovery_requests_per_s']:>7.0f} {r['raw_requests_per_s']:>10.0f} "
               f"{r['percent_of_limit']:>7.0f}% {c['discovery']:>6.2f} / {c['raw']:<5.2f} "
               f"{s['discovery']:>6.2f} / {s['raw']:<5.2f}")
@@ -220,7 +226,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="1000,5000")
     ap.add_argument("--concurrency", "-c", type=int, default=DiscoveryOptions().concurrency)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per size at most")
+    ap.add_argument("--budget", type=float, default=230,
+                    help="seconds: a size is repeated only while the next run fits (each size runs once)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
@@ -228,12 +236,16 @@ def main() -> None:
     info = machine()
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, Python "
           f"{info['python']}; load average {info['loadavg_start']:.2f}. Client and simulator are "
-          f"separate processes sharing these CPUs; medians of {a.repeat} runs, each discovery "
-          "compared with a raw run right after it")
+          f"separate processes sharing these CPUs; medians of up to {a.repeat} runs per size (as "
+          f"many as fit {a.budget:g} s), each discovery compared with a raw run right after it")
     t0 = time.perf_counter()
     rows = []
-    for n in [int(x) for x in a.sizes.split(",") if x]:
-        rows.append(bench_size(n, a.concurrency, a.repeat, a.seed))
+    sizes = [int(x) for x in a.sizes.split(",") if x]
+    for i, n in enumerate(sizes):
+        # the budget left is shared by the sizes still to run, in proportion to their size
+        left = a.budget - (time.perf_counter() - t0)
+        share = left * n / sum(sizes[i:])
+        rows.append(bench_size(n, a.concurrency, a.repeat, a.seed, time.perf_counter() + share))
         print_rows(rows[-1:])
     elapsed = time.perf_counter() - t0
     info["loadavg_end"] = os.getloadavg()[0]

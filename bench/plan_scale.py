@@ -86,24 +86,31 @@ def child_plan(root: Path) -> dict[str, Any]:
     from reconciler.loader.snapshot import load_snapshot
 
     out: dict[str, Any] = {}
-    c0 = time.process_time()
+    cpu_at = [time.process_time()]
+    c0 = cpu_at[0]
     t0 = time.perf_counter()
     desired, findings = load_desired(DirectorySource(root))
     t1 = time.perf_counter()
+    cpu_at.append(time.process_time())
     errors = [f.line() for f in findings if f.severity is Severity.ERROR]
     if errors:
         raise SystemExit("the generated fleet does not load:\n" + "\n".join(errors[:5]))
     snapshot = load_snapshot(root / "snapshot.json")
     t2 = time.perf_counter()
+    cpu_at.append(time.process_time())
     resolved, rfind = resolve_fleet(desired, observed_models(snapshot))
     t3 = time.perf_counter()
+    cpu_at.append(time.process_time())
     status = {n: ImageStatus.PRESENT for n in desired.images}
     plan = plan_fleet(desired, resolved, snapshot, status, findings=rfind)
     t4 = time.perf_counter()
+    cpu_at.append(time.process_time())
     cpu = time.process_time() - c0
     s = plan.summary
     out.update(load_desired=t1 - t0, load_snapshot=t2 - t1, resolve=t3 - t2, plan=t4 - t3,
                total=t4 - t0, cpu=cpu, peak_mb=_peak_mb(),
+               cpu_stages={k: b - a for k, a, b in zip(
+                   ("load_desired", "load_snapshot", "resolve", "plan"), cpu_at, cpu_at[1:])},
                summary={"devices": s.devices, "in_sync": s.in_sync, "changed": s.changed,
                         "blocked": s.blocked, "steps": s.steps, "errors": s.errors,
                         "warnings": s.warnings})
@@ -187,6 +194,8 @@ def bench_size(n: int, repeat: int, seed: int) -> dict[str, Any]:
         "floor_gc_s": median([f["parse"] for f in floors_gc]),
         "floor_peak_mb": median([f["peak_mb"] for f in floors]),
         **{f"{k}_s" if k != "peak_mb" else k: median([p[k] for p in plans]) for k in keys},
+        "cpu_stages_s": {k: median([p["cpu_stages"][k] for p in plans])
+                         for k in ("load_desired", "load_snapshot", "resolve", "plan")},
         "ratio_to_floor": median(ratios),
         "cpu_ratio_to_floor": median(cpu_ratios),
         "runs": {"floor": [f["parse"] for f in floors], "plan_total": [p["total"] for p in plans],
