@@ -47,7 +47,7 @@ from bench.fleetgen import generate_fleet  # noqa: E402
 from bench.plan_scale import machine  # noqa: E402
 from reconciler.core.model import CredentialRef, TlsSettings  # noqa: E402
 from reconciler.discovery import DiscoveryOptions, discover  # noqa: E402
-from reconciler.drivers.base import Transcript  # noqa: E402
+from reconciler.drivers.base import DriverOptions, Transcript  # noqa: E402
 from reconciler.drivers.tls import client_for  # noqa: E402
 from reconciler.loader import DirectorySource, load_desired  # noqa: E402
 from reconciler.loader.credentials import resolve_credential  # noqa: E402
@@ -116,11 +116,12 @@ def resolver(ref: CredentialRef) -> str:
     return resolve_credential(ref)
 
 
-async def run_discovery(devices: list[Any], repo: Path, concurrency: int) -> dict[str, Any]:
+async def run_discovery(devices: list[Any], repo: Path, concurrency: int, batch: bool) -> dict[str, Any]:
     transcripts: dict[str, Transcript] = {}
     opts = DiscoveryOptions(concurrency=concurrency, timeout=300, root=repo)
     c0, t0 = time.process_time(), time.perf_counter()
-    snap = await discover(devices, options=opts, resolver=resolver, transcripts=transcripts)
+    snap = await discover(devices, options=opts, resolver=resolver, transcripts=transcripts,
+                          driver_options=DriverOptions(batch_commands=batch))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     requests = sum(1 for t in transcripts.values() for e in t.entries if e.direction == "send")
     if snap.errors:
@@ -153,7 +154,8 @@ async def run_raw(url: str, tls: TlsSettings, repo: Path, names: list[str], requ
     return {"requests": requests, "seconds": wall, "client_cpu": cpu}
 
 
-def bench_size(n: int, concurrency: int, repeat: int, seed: int, deadline: float) -> dict[str, Any]:
+def bench_size(n: int, concurrency: int, repeat: int, seed: int, deadline: float,
+               batch: bool = True) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"discovery-{n}-") as tmp:
         repo = Path(tmp)
         port = free_port()
@@ -173,7 +175,7 @@ def bench_size(n: int, concurrency: int, repeat: int, seed: int, deadline: float
                     break  # another repeat would not fit the time budget
                 r0 = time.perf_counter()
                 s0 = sim.cpu()
-                disc = asyncio.run(run_discovery(devices, repo, concurrency))
+                disc = asyncio.run(run_discovery(devices, repo, concurrency, batch))
                 s1 = sim.cpu()
                 raw = asyncio.run(run_raw(sim.url, tls, repo, names, disc["requests"], concurrency))
                 s2 = sim.cpu()
@@ -230,6 +232,8 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=230,
                     help="seconds: a size is repeated only while the next run fits (each size runs once)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--one-command-per-request", action="store_true",
+                    help="discover without batching CLI commands (for comparison)")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
     configure_logging(verbosity=0)  # what `reconciler discover` does by default: warnings only
@@ -245,7 +249,8 @@ def main() -> None:
         # the budget left is shared by the sizes still to run, in proportion to their size
         left = a.budget - (time.perf_counter() - t0)
         share = left * n / sum(sizes[i:])
-        rows.append(bench_size(n, a.concurrency, a.repeat, a.seed, time.perf_counter() + share))
+        rows.append(bench_size(n, a.concurrency, a.repeat, a.seed, time.perf_counter() + share,
+                               batch=not a.one_command_per_request))
         print_rows(rows[-1:])
     elapsed = time.perf_counter() - t0
     info["loadavg_end"] = os.getloadavg()[0]
@@ -261,12 +266,13 @@ def main() -> None:
     print(f"benchmark took {elapsed:.0f} s")
     if not a.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        out = {"benchmark": "discovery_throughput",
+        out = {"benchmark": "discovery_throughput", "batched": not a.one_command_per_request,
                "command": "python bench/discovery_throughput.py " + " ".join(sys.argv[1:]),
                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": info,
                "repeat": a.repeat, "seconds": round(elapsed, 1), "sizes": rows}
-        (RESULTS / "discovery_throughput.json").write_text(json.dumps(out, indent=1) + "\n")
-        print(f"wrote {RESULTS / 'discovery_throughput.json'}")
+        name = "discovery_throughput" + ("_unbatched" if a.one_command_per_request else "") + ".json"
+        (RESULTS / name).write_text(json.dumps(out, indent=1) + "\n")
+        print(f"wrote {RESULTS / name}")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ class AsaDriver(Driver):
         super().__init__(*args, **kw)
         self._reloads: dict[str, float] = {}  # member -> monotonic time its reload was sent
         self._last_reload: str | None = None
-        self._batching = True  # off after an answer to several commands could not be split
+        # off when asked, or after an answer to several commands could not be split
+        self._batching = self.options.batch_commands
 
     # ------------------------------------------------------------ login
 

@@ -1,12 +1,14 @@
 """ASA driver behaviour that depends on topology: failover pairs, active/active, clusters."""
 
+from dataclasses import replace
+
 import pytest
 
 from reconciler.core.model import ContextMode, ImageType, Mode, Role
 from reconciler.drivers.base import CommandError, ReloadTimeoutError, Transcript, UnreachableError
 from reconciler.drivers.sources import SyntheticSource
 from reconciler.errors import PermanentDeviceError
-from tests.sim_support import asgi_client, make_fleet, open_driver
+from tests.sim_support import FAST, asgi_client, make_fleet, open_driver
 
 ASA923 = SyntheticSource("asa923-smp-k8.bin", 5767168)
 ASA941 = SyntheticSource("asa941-smp-k8.bin", 6291456)
@@ -224,8 +226,8 @@ async def test_discovery_batches_commands_and_learns_exactly_what_single_command
     async with asgi_client(fleet) as c:
         async with open_driver(fleet, name, c, transcript=batched) as drv:
             facts = await drv.get_facts()
-        async with open_driver(fleet, name, c, transcript=single) as drv:
-            drv._batching = False
+        async with open_driver(fleet, name, c, transcript=single,
+                               options=replace(FAST, batch_commands=False)) as drv:
             reference = await drv.get_facts()
     assert facts == reference
     sends = [e.text for e in batched.entries if e.direction == "send"]
