@@ -161,8 +161,10 @@ def parse_version(image_type: ImageType | str, text: str) -> Version:
     return DottedVersion.parse(text)
 
 
+@functools.lru_cache(maxsize=65536)
 def release_key(image_type: ImageType | str, text: str) -> tuple[int, ...]:
-    """The comparison key that decides drift: agents ignore their fourth part."""
+    """The comparison key that decides drift: agents ignore their fourth part. Cached like
+    `parse_version`: the planner asks for it several times per unit."""
     v = parse_version(image_type, text)
     if isinstance(v, AgentVersion):
         return v.release

@@ -51,6 +51,10 @@ _PATH = re.compile(r"(disk[0-9]+):/([^/\s]+)")
 _UNREACHABLE_TEXT = re.compile(r"not detected|not responding|not a member of the cluster|"
                                r"unable to send command|is not up", re.IGNORECASE)
 _SPREAD = re.compile(r"copied to \d+ units: ([^)]+)\)")
+# Discovery's first request: everything that does not depend on what the device turns out to be.
+_FIRST = ("show version", "show mode", "show failover", "show cluster info", "show bootvar",
+          "show asdm image", "show configuration session", "show webvpn anyconnect", "show webvpn csd",
+          "show webvpn hostscan", "show file systems")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class AsaDriver(Driver):
         super().__init__(*args, **kw)
         self._reloads: dict[str, float] = {}  # member -> monotonic time its reload was sent
         self._last_reload: str | None = None
+        # off when asked, or after an answer to several commands could not be split
+        self._batching = self.options.batch_commands
 
     # ------------------------------------------------------------ login
 
@@ -139,12 +145,35 @@ class AsaDriver(Driver):
         text = await self._run("config", commands, None)
         return self._check(text, " / ".join(commands), None)
 
+    async def _batch(self, commands: Sequence[str]) -> list[str]:
+        """Run exec commands on the management unit in as few requests as possible: one
+        request with `show clock` between them (see `cli_parsers.split_batch`), or one per
+        command when the answer cannot be split. Each output is what the command alone gives,
+        errors included: check them like single commands."""
+        if len(commands) == 1 or not self._batching:
+            return [await self._run("exec", [c], None) for c in commands]
+        wire = [x for c in commands for x in (P.BATCH_SEPARATOR, c)][1:]
+        parts = P.split_batch(await self._run("exec", wire, None), len(commands))
+        if parts is None:
+            self._batching = False
+            self._note(None, "the answer to several commands in one request could not be told apart; "
+                             "sending them one at a time")
+            return [await self._run("exec", [c], None) for c in commands]
+        return parts
+
     # ------------------------------------------------------------ topology
 
     async def topology(self) -> Topology:
         """Who answers on the management address now, and which members exist."""
+        fo = None
         if self._mode in (None, Mode.ACTIVE_STANDBY, Mode.ACTIVE_ACTIVE):
             fo = P.parse_show_failover(await self._run("exec", ["show failover"], None))
+        return await self._topology(fo, None)
+
+    async def _topology(self, fo: P.FailoverInfo | None, cluster_text: str | None) -> Topology:
+        """The topology from `show failover` (when asked) and `show cluster info` (asked here
+        unless already answered)."""
+        if fo is not None:
             if fo.enabled:
                 self._mode = Mode.ACTIVE_ACTIVE if fo.active_active else Mode.ACTIVE_STANDBY
                 return Topology(self._mode, fo.this_unit, tuple(sorted({fo.this_unit, fo.other_unit})),
@@ -152,7 +181,9 @@ class AsaDriver(Driver):
             if self._mode is not None:
                 self._mode = None  # failover was switched off behind our back
         if self._mode in (None, Mode.CLUSTER):
-            cl = P.parse_show_cluster_info(await self._run("exec", ["show cluster info"], None))
+            if cluster_text is None:
+                cluster_text = await self._run("exec", ["show cluster info"], None)
+            cl = P.parse_show_cluster_info(cluster_text)
             if cl.enabled and cl.local is not None:
                 self._mode = Mode.CLUSTER
                 return Topology(Mode.CLUSTER, cl.local.name, tuple(u.name for u in cl.units), cluster=cl)
@@ -178,45 +209,82 @@ class AsaDriver(Driver):
     # ------------------------------------------------------------ discovery
 
     async def get_facts(self) -> ObservedDevice:
-        ver = P.parse_show_version(self._check(await self._run("exec", ["show version"], None), "show version", None))
-        mode_text = await self._exec("show mode", check=False)
+        """Discovery in three requests at most (four for a failover pair): everything that does
+        not depend on what the device is, then what does (contexts, Firepower mode, the local
+        disks, the mate or the cluster units), then the other units' disks."""
+        (ver_text, mode_text, fo_text, cl_text, boot_text, asdm_text, sessions_text, ac_text, csd_text,
+         hostscan_text, fs_text) = await self._batch(_FIRST)
+        ver = P.parse_show_version(self._check(ver_text, "show version", None))
         context_mode = ContextMode(P.parse_show_mode(mode_text)) if P.cli_error(mode_text) is None else ContextMode.SINGLE
+        topo = await self._topology(P.parse_show_failover(fo_text), cl_text)
+        bootvar = P.parse_show_bootvar(self._check(boot_text, "show bootvar", None))
+        asdm_path = P.parse_show_asdm_image(asdm_text) if P.cli_error(asdm_text) is None else None
+        sessions = P.parse_show_configuration_session(sessions_text)
+        vpn = self._vpn_versions(ac_text, csd_text, hostscan_text)
+        model = ver.model
+        fpr = model.upper().startswith("FPR")
+
+        second: list[str] = []
+        if context_mode is ContextMode.MULTIPLE:
+            second.append("show context")
+        if fpr:
+            second.append("show fxos mode")
+        local_disks: list[str] = []
+        if topo.mode is not Mode.CLUSTER:  # clusters: `cluster exec` lists every unit's disks
+            try:
+                systems = P.parse_show_file_systems(self._check(fs_text, "show file systems", None))
+                local_disks = sorted({f.disk for f in systems if f.disk})
+            except (TemporaryError, CommandError):
+                if topo.mode is Mode.STANDALONE:
+                    raise
+                # a failover unit that cannot list its disks is still reported, without disks
+            second += [f"dir {d}:" for d in local_disks]
+        if topo.mode in (Mode.ACTIVE_STANDBY, Mode.ACTIVE_ACTIVE):
+            second += ["failover exec mate show version", "failover exec mate show file systems"]
+        elif topo.mode is Mode.CLUSTER:
+            second += ["cluster exec show version", "cluster exec show file systems"]
+        answers = dict(zip(second, await self._batch(second), strict=True))
+
         contexts: tuple[str, ...] = ()
         if context_mode is ContextMode.MULTIPLE:
-            contexts = tuple(c.name for c in P.parse_show_context(await self._exec("show context")))
-        topo = await self.topology()
-        bootvar = P.parse_show_bootvar(await self._exec("show bootvar"))
-        asdm_text = await self._exec("show asdm image", check=False)
-        asdm_path = P.parse_show_asdm_image(asdm_text) if P.cli_error(asdm_text) is None else None
-        sessions = P.parse_show_configuration_session(await self._exec("show configuration session", check=False))
-        vpn = await self._vpn_versions()
+            contexts = tuple(c.name for c in P.parse_show_context(self._check(answers["show context"], "show context", None)))
         appliance = None
-        model = ver.model
-        if model.upper().startswith("FPR"):
-            appliance = P.parse_show_fxos_mode(await self._exec("show fxos mode", check=False)) == "appliance"
-        members = await self._members(topo, ver, bootvar, asdm_path)
-        running: dict[ImageType, str] = {ImageType.ASA: ver.software_version}
+        if fpr:
+            appliance = P.parse_show_fxos_mode(answers["show fxos mode"]) == "appliance"
+        boot = bootvar.current_boot
+        if topo.mode is Mode.STANDALONE:
+            running, files = self._running(ver, asdm_path)
+            members: tuple[Member, ...] = (Member(
+                name=self.name, role=Role.STANDALONE, serial=ver.serial, ram_mb=ver.ram_mb, running=running,
+                running_files=files, disks=self._disks_from(local_disks, answers, None), boot=boot,
+                asdm_image=asdm_path),)
+        elif topo.mode is Mode.CLUSTER:
+            members = await self._cluster_members(topo, boot, asdm_path, answers)
+        else:
+            members = await self._failover_members(topo, ver, boot, asdm_path, local_disks, answers)
+        running_all: dict[ImageType, str] = {ImageType.ASA: ver.software_version}
         if ver.device_manager_version:
-            running[ImageType.ASDM] = ver.device_manager_version
-        running.update(vpn)
+            running_all[ImageType.ASDM] = ver.device_manager_version
+        running_all.update(vpn)
         plat = platform_of(model)
         return ObservedDevice(
             name=self.name, model=model, platform=plat.family if isinstance(plat, Platform) else "unsupported",
             mode=topo.mode, context_mode=context_mode, contexts=contexts,
             pending_config_changes=bool(sessions), config_register=ver.config_register or "0x1",
-            running=running, members=members, driver=str(self.kind), appliance_mode=appliance,
+            running=running_all, members=members, driver=str(self.kind), appliance_mode=appliance,
         )
 
-    async def _vpn_versions(self) -> dict[ImageType, str]:
+    @staticmethod
+    def _vpn_versions(ac_text: str, csd_text: str, hostscan_text: str) -> dict[ImageType, str]:
         out: dict[ImageType, str] = {}
-        ac = P.parse_show_webvpn_anyconnect(await self._exec("show webvpn anyconnect", check=False))
+        ac = P.parse_show_webvpn_anyconnect(ac_text)
         if ac:
             try:
                 out[ImageType.ANYCONNECT] = str(max(ac, key=lambda a: DottedVersion.parse(a.version)).version)
             except VersionError:
                 out[ImageType.ANYCONNECT] = ac[0].version
-        for kind, t in (("csd", ImageType.CSD), ("hostscan", ImageType.HOSTSCAN)):
-            v = P.parse_webvpn_package_version(await self._exec(f"show webvpn {kind}", check=False))
+        for text, t in ((csd_text, ImageType.CSD), (hostscan_text, ImageType.HOSTSCAN)):
+            v = P.parse_webvpn_package_version(text)
             if v:
                 out[t] = v
         return out
@@ -233,24 +301,44 @@ class AsaDriver(Driver):
             files[ImageType.ASDM] = asdm_path
         return running, files
 
-    async def _members(self, topo: Topology, ver: P.VersionInfo, bootvar: P.BootVar,
-                       asdm_path: str | None) -> tuple[Member, ...]:
-        boot = bootvar.current_boot
-        if topo.mode is Mode.STANDALONE:
-            running, files = self._running(ver, asdm_path)
-            return (Member(name=self.name, role=Role.STANDALONE, serial=ver.serial, ram_mb=ver.ram_mb,
-                           running=running, running_files=files, disks=await self._disks(None, topo),
-                           boot=boot, asdm_image=asdm_path),)
-        if topo.mode is Mode.CLUSTER:
-            return await self._cluster_members(topo, boot, asdm_path)
-        return await self._failover_members(topo, ver, boot, asdm_path)
+    def _disks_from(self, disks: Sequence[str], answers: Mapping[str, str], member: str | None,
+                    prefix: str = "") -> tuple[Disk, ...]:
+        """The disks whose `dir` answers are in `answers` (an absent disk is skipped)."""
+        out = []
+        for d in disks:
+            command = f"{prefix}dir {d}:"
+            text = answers[command]
+            if P.disk_absent(text):
+                continue
+            out.append(self._disk(d, P.parse_dir(self._check(text, command, member))))
+        return tuple(out)
 
     async def _failover_members(self, topo: Topology, ver: P.VersionInfo, boot: tuple[str, ...],
-                                asdm_path: str | None) -> tuple[Member, ...]:
+                                asdm_path: str | None, local_disks: Sequence[str],
+                                answers: Mapping[str, str]) -> tuple[Member, ...]:
         fo = topo.failover
         assert fo is not None and topo.other is not None
+        mate = topo.other
+        prefix = "failover exec mate "
+        mver: P.VersionInfo | None = None
+        mate_disks: tuple[Disk, ...] = ()
+        reachable = True
+        try:
+            mver = P.parse_show_version(self._check(answers[prefix + "show version"], prefix + "show version", mate))
+        except (TemporaryError, CommandError):
+            reachable = False
+        if reachable:
+            try:
+                systems = P.parse_show_file_systems(
+                    self._check(answers[prefix + "show file systems"], prefix + "show file systems", mate))
+                names = sorted({f.disk for f in systems if f.disk})
+                dirs = [f"{prefix}dir {d}:" for d in names]
+                mate_disks = self._disks_from(names, dict(zip(dirs, await self._batch(dirs), strict=True)),
+                                              mate, prefix)
+            except (TemporaryError, CommandError):
+                reachable = False
         out = []
-        for name, is_local in ((topo.local, True), (topo.other, False)):
+        for name, is_local in ((topo.local, True), (mate, False)):
             state = fo.this_state if is_local else fo.other_state
             groups = tuple(g.group for g in fo.groups if (g.this_state if is_local else g.other_state) == "Active")
             standby_states = [g.this_state if is_local else g.other_state for g in fo.groups if g.group not in groups]
@@ -260,42 +348,37 @@ class AsaDriver(Driver):
             else:
                 role = Role.ACTIVE if state == "Active" else Role.STANDBY
                 ready = None if role is Role.ACTIVE else state == "Standby Ready"
-            mver: P.VersionInfo | None = ver if is_local else None
-            reachable = True
-            if not is_local:
+            v = ver if is_local else mver
+            disks = mate_disks
+            if is_local:
                 try:
-                    mver = P.parse_show_version(await self._exec("show version", name, topo=topo))
+                    disks = self._disks_from(local_disks, answers, None)
                 except (TemporaryError, CommandError):
-                    reachable = False
-            disks: tuple[Disk, ...] = ()
-            if reachable:
-                try:
-                    disks = await self._disks(None if is_local else name, topo)
-                except (TemporaryError, CommandError):
-                    reachable = is_local
-            running, files = self._running(mver, asdm_path) if mver else ({}, {})
-            serial = mver.serial if mver else ((fo.ours_serial if is_local else fo.mate_serial) or "")
+                    disks = ()
+            running, files = self._running(v, asdm_path) if v else ({}, {})
+            serial = v.serial if v else ((fo.ours_serial if is_local else fo.mate_serial) or "")
             out.append(Member(
-                name=name, role=role, serial=serial if serial != "Unknown" else "", reachable=reachable,
-                standby_ready=ready, ram_mb=mver.ram_mb if mver else None, running=running,
-                running_files=files, disks=disks, boot=boot, asdm_image=asdm_path,
+                name=name, role=role, serial=serial if serial != "Unknown" else "",
+                reachable=is_local or reachable, standby_ready=ready, ram_mb=v.ram_mb if v else None,
+                running=running, running_files=files, disks=disks, boot=boot, asdm_image=asdm_path,
                 failover_groups_active=groups,
             ))
         return tuple(sorted(out, key=lambda m: m.name))
 
-    async def _cluster_members(self, topo: Topology, boot: tuple[str, ...],
-                               asdm_path: str | None) -> tuple[Member, ...]:
+    async def _cluster_members(self, topo: Topology, boot: tuple[str, ...], asdm_path: str | None,
+                               answers: Mapping[str, str]) -> tuple[Member, ...]:
         cl = topo.cluster
         assert cl is not None
         versions = {u.unit: P.parse_show_version(u.text) for u in
-                    P.parse_cluster_exec(self._check(await self._run("exec", ["cluster exec show version"], None),
+                    P.parse_cluster_exec(self._check(answers["cluster exec show version"],
                                                      "cluster exec show version", None))}
         fs = {u.unit: P.parse_show_file_systems(u.text) for u in
-              P.parse_cluster_exec(await self._run("exec", ["cluster exec show file systems"], None))}
+              P.parse_cluster_exec(answers["cluster exec show file systems"])}
         disk_names = sorted({f.disk for systems in fs.values() for f in systems if f.disk})
         listings: dict[str, dict[str, P.DirListing]] = {}
-        for d in disk_names:
-            for part in P.parse_cluster_exec(await self._run("exec", [f"cluster exec dir {d}:"], None)):
+        dirs = [f"cluster exec dir {d}:" for d in disk_names]
+        for d, text in zip(disk_names, await self._batch(dirs), strict=True):
+            for part in P.parse_cluster_exec(text):
                 if not P.disk_absent(part.text):
                     listings.setdefault(part.unit, {})[d] = P.parse_dir(part.text)
         out = []
@@ -315,16 +398,6 @@ class AsaDriver(Driver):
     def _disk(name: str, listing: P.DirListing) -> Disk:
         return Disk(name=name, size=listing.total, free=listing.free,
                     files=tuple(FileEntry(e.name, e.size) for e in listing.files))
-
-    async def _disks(self, member: str | None, topo: Topology) -> tuple[Disk, ...]:
-        systems = P.parse_show_file_systems(await self._exec("show file systems", member, topo=topo))
-        out = []
-        for d in sorted({f.disk for f in systems if f.disk}):
-            text = await self._exec(f"dir {d}:", member, check=False, topo=topo)
-            if P.disk_absent(text):
-                continue
-            out.append(self._disk(d, P.parse_dir(self._check(text, f"dir {d}:", member))))
-        return tuple(out)
 
     async def running_versions(self, member: str | None = None) -> Mapping[ImageType, str]:
         ver = P.parse_show_version(await self._exec("show version", member))

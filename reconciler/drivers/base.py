@@ -158,6 +158,7 @@ class DriverOptions:
     transfer_timeout: float = 1800.0  # seconds of inactivity allowed in a file transfer
     switchover_timeout: float = 120.0  # seconds for a role change to show (divided by the time scale)
     min_part_size: int = 64 * 1024  # HTTP 413 splitting stops here
+    batch_commands: bool = True  # ASA: several CLI commands per request (see AsaDriver._batch)
 
 
 # ---------------------------------------------------------------- transcript

@@ -53,6 +53,29 @@ def cli_error(text: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
+# ---------------------------------------------------------------- several commands per request
+
+# The ASA's HTTPS interface runs `/admin/exec/cmd1/cmd2/...` in order and answers with the outputs
+# one after the other, with nothing between them. To tell them apart, the driver sends
+# `show clock` between the commands: harmless, valid in every mode and context, and its one line
+# of output ("14:23:01.499 UTC Tue Jun 4 2024", "*" or "." in front when the clock is not
+# synchronised) does not occur in the output of the commands batched with it.
+BATCH_SEPARATOR = "show clock"
+_CLOCK_LINE = re.compile(
+    r"^[*.]?\d{1,2}:\d{2}:\d{2}\.\d{3} \S+ [A-Z][a-z]{2} [A-Z][a-z]{2} {1,2}\d{1,2} \d{4}\n",
+    re.MULTILINE)
+
+
+def split_batch(text: str, commands: int) -> list[str] | None:
+    """The outputs of `commands` commands sent with `BATCH_SEPARATOR` between them, each as the
+    command alone would have answered; None unless exactly the expected separators are there
+    (the device stopped part-way, or answers differently): then send the commands one by one."""
+    parts = _CLOCK_LINE.split(text)
+    if len(parts) != commands:
+        return None
+    return [p if p.endswith("\n") else p + "\n" for p in parts]
+
+
 # ---------------------------------------------------------------- models
 
 # Models that exist only as "-X" but print without the suffix in `show version`.

@@ -62,13 +62,16 @@ def _read_file(doc: Document, devices: dict[str, InventoryDevice],
     d_creds = defaults.get("credentials") or {}
     d_tls = defaults.get("tls") or {}
     d_tags = tuple(defaults.get("tags", ()))
+    shared_tls = _tls(d_tls)
+    # Most devices take their credentials from the defaults: those that produce no finding are
+    # worked out once per driver and shared (Credentials and TlsSettings are frozen values).
+    shared_creds: dict[DriverKind, Credentials | None] = {}
     for _, x in doc.entries("devices"):
         name = x["name"]
-        loc = doc.loc(x.line)
         if name in devices:
             findings.append(Finding(FindingCode.DUPLICATE_NAME,
                                     f"device {name!r} is defined twice (first at "
-                                    f"{devices[name].loc})", location=loc))
+                                    f"{devices[name].loc})", location=doc.loc(x.line)))
             continue
 
         def get(key: str, x: LineDict = x) -> Any:
@@ -78,30 +81,40 @@ def _read_file(doc: Document, devices: dict[str, InventoryDevice],
         if driver is None:
             findings.append(Finding(FindingCode.SCHEMA,
                                     f"device {name}: missing driver (asa or agent); set it on the "
-                                    "device or in the file's defaults", location=loc))
+                                    "device or in the file's defaults", location=doc.loc(x.line)))
             continue
-        creds = {**d_creds, **(x.get("credentials") or {})}
-        tls = {**d_tls, **(x.get("tls") or {})}
-        tags = d_tags + tuple(t for t in x.get("tags", ()) if t not in d_tags)
-        problem = _check_address(name, x["address"], doc.loc(x.line_of("address")))
-        if problem is not None:
-            findings.append(problem)
-            continue
-        credentials = _credentials(name, DriverKind(driver), creds,
-                                   doc.loc(x.line_of("credentials")), findings)
+        address = x["address"]
+        if not _PLAIN_ADDRESS.match(address):
+            problem = _check_address(name, address, doc.loc(x.line_of("address")))
+            if problem is not None:
+                findings.append(problem)
+                continue
+        kind = DriverKind(driver)
+        own_creds = x.get("credentials")
+        if own_creds or kind not in shared_creds:
+            creds = {**d_creds, **(own_creds or {})}
+            before = len(findings)
+            credentials = _credentials(name, kind, creds, doc.loc(x.line_of("credentials")),
+                                       findings)
+            if not own_creds and len(findings) == before:
+                shared_creds[kind] = credentials
+        else:
+            credentials = shared_creds[kind]
+        own_tls = x.get("tls")
+        tags = x.get("tags")
         mode = get("mode")
         devices[name] = InventoryDevice(
             name=name,
-            address=x["address"],
-            driver=DriverKind(driver),
+            address=address,
+            driver=kind,
             credentials=credentials,
             model=get("model"),
-            tags=tags,
+            tags=d_tags + tuple(t for t in tags if t not in d_tags) if tags else d_tags,
             site=get("site"),
             mode=Mode(mode) if mode else None,
             platform=get("platform"),
-            tls=_tls(tls),
-            loc=loc,
+            tls=_tls({**d_tls, **own_tls}) if own_tls else shared_tls,
+            loc=doc.loc(x.line),
         )
 
 

@@ -279,7 +279,14 @@ def _build_events(loader: Any, path: str, limits: YamlLimits,
         if t is ScalarEvent:
             nodes += 1
             own += 1
-            value = _resolve_scalar(loader, ev)
+            value = ev.value
+            # inline the common case of _resolve_scalar: an untagged plain word or a quoted string
+            if ev.tag is None and value and ev.implicit[0]:
+                first = value[0]
+                if first in _FIRST_CHARS and not (first.isalpha() and len(value) > 5):
+                    value = _plain_scalar(loader, value, ev)
+            else:
+                value = _resolve_scalar(loader, ev)
             if ev.anchor:
                 anchors[ev.anchor] = value
                 sizes[ev.anchor] = 1
@@ -348,7 +355,8 @@ def _build_events(loader: Any, path: str, limits: YamlLimits,
                 key = _MERGE
                 continue
             try:
-                hash(value)
+                if type(value) is not str:
+                    hash(value)
             except TypeError:
                 raise yaml.constructor.ConstructorError(
                     None, None, "a mapping key must be a plain value, not a list or mapping",

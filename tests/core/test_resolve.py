@@ -6,10 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.contract import FindingCode
 from reconciler.core.model import (
     DesiredState,
+    DriverKind,
+    Group,
+    InventoryDevice,
+    Match,
     ImageType,
     InstallLocation,
     MaintenanceWindow,
@@ -19,7 +25,8 @@ from reconciler.core.model import (
     Order,
     Settings,
 )
-from reconciler.core.resolve import resolve_device, resolve_fleet
+from reconciler.core.platforms import normalise_model
+from reconciler.core.resolve import _GroupIndex, matcher, resolve_device, resolve_fleet
 from reconciler.loader import DirectorySource, load_desired
 from tests.conftest import MakeRepo
 
@@ -290,3 +297,32 @@ def test_many_devices_share_one_resolution(make_repo: MakeRepo) -> None:
     assert len(r) == 507
     assert r["br-x0"].targets is r["br-x499"].targets  # shared, immutable by contract
     assert r["br-x7"].targets[A].image.name == "asa941-lfbff-k8.SPA"
+
+
+# --------------------------------------------------------------------- group matching at scale
+
+_models = st.sampled_from([None, "ASA5506-X", "asa 5585-ssp-20", "FPR-2110", "ASAv30", "windows"])
+_match = st.builds(
+    Match, model=st.sampled_from([None, "ASA55[01]6*", "asa5585*", "FPR-*", "*"]),
+    tags=st.lists(st.sampled_from(["a", "b", "c"]), max_size=2, unique=True).map(tuple),
+    site=st.sampled_from([None, "jp-*", "jp-dc*", "us-?01"]),
+    mode=st.sampled_from([None, *Mode]),
+    names=st.lists(st.sampled_from(["fw-0*", "*-7", "ep-*"]), max_size=2).map(tuple))
+_device = st.builds(
+    lambda name, tags, site: InventoryDevice(name, "https://h", DriverKind.ASA, None, tags=tags,
+                                             site=site),
+    st.sampled_from(["fw-01", "fw-07", "ep-7", "x"]),
+    st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=3, unique=True).map(tuple),
+    st.sampled_from([None, "jp-01", "jp-dc2", "us-x01", "eu-1"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(matches=st.lists(_match, max_size=8),
+       devices=st.lists(st.tuples(_device, _models, st.sampled_from([None, *Mode])), max_size=12))
+def test_the_group_index_matches_exactly_what_each_group_matches(matches, devices) -> None:
+    groups = tuple(Group(name=f"g{i}", match=m) for i, m in enumerate(matches))
+    index = _GroupIndex(groups)
+    for dev, model, mode in devices:
+        norm = normalise_model(model) if model else None
+        want = tuple(i for i, g in enumerate(groups) if matcher(g.match)(dev, model, norm, mode))
+        assert index.matching(dev, model, norm, mode) == want

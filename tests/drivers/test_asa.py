@@ -1,12 +1,14 @@
 """ASA driver behaviour that depends on topology: failover pairs, active/active, clusters."""
 
+from dataclasses import replace
+
 import pytest
 
 from reconciler.core.model import ContextMode, ImageType, Mode, Role
 from reconciler.drivers.base import CommandError, ReloadTimeoutError, Transcript, UnreachableError
 from reconciler.drivers.sources import SyntheticSource
 from reconciler.errors import PermanentDeviceError
-from tests.sim_support import asgi_client, make_fleet, open_driver
+from tests.sim_support import FAST, asgi_client, make_fleet, open_driver
 
 ASA923 = SyntheticSource("asa923-smp-k8.bin", 5767168)
 ASA941 = SyntheticSource("asa941-smp-k8.bin", 6291456)
@@ -214,3 +216,35 @@ async def test_wait_ready_keeps_polling_while_the_whole_pair_is_down(fleet):
         await drv.reload("primary")  # nothing answers on the management address for a while
         await drv.wait_ready("primary", 900)
         assert (await drv.topology()).local == "primary"
+
+
+@pytest.mark.parametrize("name", ["fw-solo", "fw-pair", "fw-aa", "fw-cluster"])
+async def test_discovery_batches_commands_and_learns_exactly_what_single_commands_do(fleet, name):
+    """The ASA's HTTPS interface takes several commands per request; discovery sends three or
+    four requests instead of a dozen, and sees the same device as one command per request."""
+    batched, single = Transcript(), Transcript()
+    async with asgi_client(fleet) as c:
+        async with open_driver(fleet, name, c, transcript=batched) as drv:
+            facts = await drv.get_facts()
+        async with open_driver(fleet, name, c, transcript=single,
+                               options=replace(FAST, batch_commands=False)) as drv:
+            reference = await drv.get_facts()
+    assert facts == reference
+    sends = [e.text for e in batched.entries if e.direction == "send"]
+    assert len(sends) <= 4 < len([e for e in single.entries if e.direction == "send"])
+    assert sends[0].startswith("show version / show clock / show mode / show clock / show failover")
+
+
+async def test_an_answer_that_cannot_be_split_falls_back_to_one_command_per_request(fleet):
+    # a device whose `show bootvar` answer happens to contain a clock line: the split is refused
+    fleet.add_fault("fw-solo", {"kind": "command-error", "command": "show bootvar",
+                                "message": "BOOT variable = disk0:/asa916-smp-k8.bin\n"
+                                           "09:00:00.000 UTC Mon Jan 15 2024\n"})
+    t = Transcript()
+    async with asgi_client(fleet) as c, open_driver(fleet, "fw-solo", c, transcript=t) as drv:
+        facts = await drv.get_facts()
+    assert facts.members[0].boot == ("disk0:/asa916-smp-k8.bin",)
+    notes = [e.text for e in t.entries if e.direction == "note"]
+    assert any("one at a time" in n for n in notes)
+    sends = [e.text for e in t.entries if e.direction == "send"]
+    assert "show bootvar" in sends and "dir disk0:" in sends  # after the fallback: singly

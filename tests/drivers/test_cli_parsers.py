@@ -196,3 +196,19 @@ def test_parsers_refuse_what_they_do_not_understand(text):
         P.parse_show_version(text)
     with pytest.raises(P.CliParseError):
         P.parse_show_failover(text)
+
+
+def test_a_batched_answer_splits_into_what_each_command_alone_answers():
+    outs = [fixture("show_version_5585_smp.txt"), "\nBOOT variable = disk0:/a.bin\n", "", "Failover Off\n"]
+    joined = "".join(o.rstrip("\n") + "\n" + ("14:23:01.499 UTC Tue Jun 4 2024\n" if i < len(outs) - 1 else "")
+                     for i, o in enumerate(outs))
+    assert P.split_batch(joined, 4) == [o.rstrip("\n") + "\n" for o in outs]
+    # an unsynchronised clock prints a leading * (or .)
+    assert P.split_batch("a\n*08:00:00.000 JST Mon Jan 15 2024\nb\n", 2) == ["a\n", "b\n"]
+
+
+def test_a_batched_answer_that_does_not_split_exactly_is_refused():
+    sep = "14:23:01.499 UTC Tue Jun 4 2024\n"
+    assert P.split_batch("a\n" + sep + "b\n", 3) is None  # the device stopped part-way
+    assert P.split_batch("a\n" + sep + sep + "b\n" + sep, 3) is None  # one separator too many
+    assert P.split_batch("a 14:23:01.499 UTC Tue Jun 4 2024\nb\n", 2) is None  # not a line of its own

@@ -143,6 +143,22 @@ def test_compiled_validator_agrees_with_jsonschema(name: str, data: st.DataObjec
         assert any(e.path[:len(p)] == p for p in their_paths), (e, their_paths)
 
 
+@pytest.mark.parametrize("name", SCHEMA_NAMES)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_happy_path_is_never_more_lenient_than_the_checks(name: str, data: st.DataObject) -> None:
+    doc = data.draw(mutated(name))
+    if compiled(name).is_valid(doc):
+        assert reference(name).is_valid(doc)
+
+
+@pytest.mark.parametrize("name", SCHEMA_NAMES)
+def test_valid_examples_take_the_happy_path(name: str) -> None:
+    # the fast predicate must accept ordinary valid documents, or fleet-sized loads slow down
+    for doc in EXAMPLES[name]:
+        assert compiled(name).is_valid(doc)
+
+
 # --------------------------------------------------------------------- messages
 
 
@@ -183,3 +199,18 @@ def test_one_of_any_of_and_recursive_refs() -> None:
                              2.5, datetime.date(2024, 1, 1), True)
     for doc in docs:
         assert (v.errors(doc) == []) == ref.is_valid(doc), doc
+
+
+def test_recursive_refs_on_the_happy_path() -> None:
+    schema = {"$defs": {"node": {"type": "object", "additionalProperties": False,
+                                 "properties": {"name": {"type": "string", "minLength": 1},
+                                                "kids": {"type": "array",
+                                                         "items": {"$ref": "#/$defs/node"}}}}},
+              "$ref": "#/$defs/node"}
+    v = CompiledSchema("x", schema)
+    assert v.is_valid({"name": "a", "kids": [{"kids": [{"name": "b"}]}]})
+    for bad in ({"kids": [{"kids": [{"name": ""}]}]}, {"kids": [{"bad": 1}]}, {"kids": [3]}):
+        assert not v.is_valid(bad)
+        assert v.errors(bad)
+    assert v.errors({"name": 1.0 * 3}) and not v.is_valid({"name": "a", "kids": (1,)})
+

@@ -4,16 +4,43 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler.core.model import (DesiredState, Image, ImageStatus, ImageType, Mode, Operation,
                                    ResolvedDevice, Settings)
-from reconciler.core.observed import ObservedDevice, Snapshot
-from reconciler.core.plan.diff import Direction, Drift
+from reconciler.core.observed import Disk, ObservedDevice, Snapshot
+from reconciler.core.plan.diff import DiffMemo, Direction, Drift
+from reconciler.core.plan.fingerprint import ObservedHasher
 from reconciler.core.plan.hops import PathFinder, UpgradePath
+from reconciler.core.plan.model import JobSettings
 from reconciler.core.plan.topology import Topology
 from reconciler.core.platforms import Platform
 from reconciler.core.versions import AsaVersion, VersionError, release_key
+
+
+_VPN_TYPES = frozenset(t for t in ImageType if t.is_vpn)
+
+
+@dataclass(slots=True)
+class PlanMemo:
+    """Per-plan caches for work that devices share. Keys are identities of inputs that stay
+    alive for the whole plan (catalog images, resolved targets, the snapshot's shared parts);
+    each entry also holds its key objects, so an identity can never be reused meanwhile."""
+
+    hasher: ObservedHasher = field(default_factory=ObservedHasher)
+    diffs: DiffMemo = field(default_factory=dict)
+    file_sizes: dict[int, tuple[Disk, dict[str, int]]] = field(default_factory=dict)
+    jobs: dict[int, tuple[Settings, JobSettings]] = field(default_factory=dict)
+    staying: dict[tuple[Any, ...], tuple[tuple[str, ...], frozenset[str]]] = field(
+        default_factory=dict)
+
+    def sizes(self, disk: Disk) -> dict[str, int]:
+        """file name -> size on `disk` (read only)."""
+        hit = self.file_sizes.get(id(disk))
+        if hit is None or hit[0] is not disk:
+            hit = self.file_sizes[id(disk)] = (disk, {f.name: f.size for f in disk.files})
+        return hit[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +53,17 @@ class Fleet:
     # (type, release key) -> devices that run that VPN image release and keep running it:
     # when a shared VPN policy references the image, they are the ones left behind
     vpn_staying: Mapping[tuple[ImageType, tuple[int, ...]], tuple[str, ...]]
+    memo: PlanMemo = field(default_factory=lambda: PlanMemo(), compare=False)
+
+    def staying(self, releases: tuple[tuple[ImageType, tuple[int, ...]], ...]
+                ) -> tuple[tuple[str, ...], frozenset[str]]:
+        """The devices that keep running any of these VPN releases, in order and without
+        repeats, and the same as a set (once per combination of releases per plan)."""
+        hit = self.memo.staying.get(releases)
+        if hit is None:
+            names = tuple(dict.fromkeys(n for r in releases for n in self.vpn_staying.get(r, ())))
+            hit = self.memo.staying[releases] = (names, frozenset(names))
+        return hit
 
     @classmethod
     def build(cls, desired: DesiredState, resolved: Mapping[str, ResolvedDevice],
@@ -34,7 +72,7 @@ class Fleet:
         for name, dev in snapshot.devices.items():
             targets = resolved[name].targets if name in resolved else {}
             for t, text in dev.running.items():
-                if not t.is_vpn:
+                if t not in _VPN_TYPES:
                     continue
                 try:
                     key = release_key(t, text)

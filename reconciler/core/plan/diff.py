@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.contract import FindingCode
 from reconciler.core.findings import Finding
@@ -59,9 +60,39 @@ def _member_file(m: Member, t: ImageType) -> str | None:
     return file_name(f) if f else None
 
 
-def diff_device(resolved: ResolvedDevice, observed: ObservedDevice,
+DiffMemo = dict[tuple[Any, ...], tuple[Any, list[tuple[Drift, tuple[int, ...]]]]]
+
+
+def diff_device(resolved: ResolvedDevice, observed: ObservedDevice, memo: DiffMemo | None = None,
                 ) -> tuple[list[Drift], list[Finding]]:
-    """The drifting targets of one device and any unreadable observed versions (BAD_VERSION)."""
+    """The drifting targets of one device and any unreadable observed versions (BAD_VERSION).
+
+    With `memo` (one per plan), devices whose targets and observed versions are the same objects
+    as an earlier device's (resolution shares targets between devices of one profile, and the
+    snapshot reader shares equal version maps) reuse its result: only the names of the lagging
+    units differ. The key holds everything `_diff` reads except names."""
+    if memo is None:
+        return _diff(resolved, observed)
+    members = observed.members
+    key = (id(resolved.targets), id(observed.running),
+           tuple((id(m.running), id(m.running_files), m.asdm_image) for m in members))
+    hit = memo.get(key)
+    if hit is not None:
+        names = [m.name for m in members]
+        return [Drift(d.target, d.change, d.direction, d.from_parsed, d.to_parsed,
+                      tuple(names[i] if i >= 0 else observed.name for i in lagging))
+                for d, lagging in hit[1]], []
+    drifts, findings = _diff(resolved, observed)
+    if not findings:
+        index = {m.name: i for i, m in enumerate(members)}
+        keep = (resolved.targets, observed.running, [(m.running, m.running_files) for m in members])
+        memo[key] = (keep, [(d, tuple(index.get(n, -1) for n in d.lagging)) for d in drifts])
+    return drifts, findings
+
+
+def _diff(resolved: ResolvedDevice, observed: ObservedDevice) -> tuple[list[Drift], list[Finding]]:
+    # reads resolved.targets, observed.running, and each member's running, running_files and
+    # asdm_image (plus names): the memo key in diff_device must cover whatever this reads
     drifts: list[Drift] = []
     findings: list[Finding] = []
     name = observed.name

@@ -26,6 +26,115 @@ def observed_digest(device: ObservedDevice) -> str:
     return hashlib.sha256(canonical_json(device_to_dict(device))).hexdigest()
 
 
+_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
+
+
+def _scalar(v: Any) -> str:
+    if type(v) is str:
+        return _str(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if type(v) is int:
+        return int.__repr__(v)
+    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class ObservedHasher:
+    """`observed_digest` for a whole fleet at once: the same canonical JSON, written directly
+    from the values instead of through `device_to_dict` and `json.dumps`, with the parts units
+    share (version maps, disk listings, boot lines: the snapshot reader shares equal ones) encoded
+    once. The tests hold it to byte equality with `canonical_json(device_to_dict(...))`."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, tuple[object, str]] = {}  # id -> (the object, kept alive; JSON)
+        self._members: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def digest(self, device: ObservedDevice) -> str:
+        return hashlib.sha256(self.encode(device).encode()).hexdigest()
+
+    def _cached(self, obj: Any, encode: Any) -> str:
+        hit = self._parts.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        text: str = encode(obj)
+        self._parts[id(obj)] = (obj, text)
+        return text
+
+    @staticmethod
+    def _images(d: Any) -> str:
+        return "{" + ",".join(f"{_str(str(k))}:{_scalar(v)}" for k, v in
+                              sorted((str(k), v) for k, v in d.items())) + "}"
+
+    @staticmethod
+    def _list(items: Any) -> str:
+        return "[" + ",".join(_scalar(x) for x in items) + "]"
+
+    @staticmethod
+    def _disks(disks: Any) -> str:
+        return "[" + ",".join(
+            '{"files":[' + ",".join(f'{{"name":{_scalar(f.name)},"size":{_scalar(f.size)}}}'
+                                    for f in d.files)
+            + f'],"free":{_scalar(d.free)},"name":{_scalar(d.name)},"size":{_scalar(d.size)}}}'
+            for d in disks) + "]"
+
+    def _member(self, m: Any) -> str:
+        # Units of one model and release share everything but their name, serial and cluster
+        # details: the shared runs of keys (in sorted order) are written once per plan.
+        key = (id(m.boot), id(m.disks), id(m.running), id(m.running_files), m.asdm_image,
+               m.failover_groups_active, m.ram_mb, m.reachable, str(m.role), m.standby_ready,
+               type(m.ram_mb), type(m.reachable), type(m.standby_ready))  # 1 == True
+        parts = self._members.get(key)
+        if parts is None or parts[0] is not m.boot or parts[1] is not m.disks or \
+                parts[2] is not m.running or parts[3] is not m.running_files:
+            c = self._cached
+            fga = (f',"failover_groups_active":{self._list(m.failover_groups_active)}'
+                   if m.failover_groups_active else "")
+            parts = self._members[key] = (
+                m.boot, m.disks, m.running, m.running_files,
+                f'{{"asdm_image":{_scalar(m.asdm_image)},"boot":{c(m.boot, self._list)}',
+                f',"disks":{c(m.disks, self._disks)}{fga}',
+                f',"ram_mb":{_scalar(m.ram_mb)},"reachable":{_scalar(m.reachable)},'
+                f'"role":{_str(str(m.role))},"running":{c(m.running, self._images)},'
+                f'"running_files":{c(m.running_files, self._images)}',
+                f',"standby_ready":{_scalar(m.standby_ready)}')
+        head, disks, middle, ready = parts[4:]
+        out = [head]
+        if m.ccl_ip is not None:
+            out.append(f',"ccl_ip":{_scalar(m.ccl_ip)}')
+        if m.ccl_mac is not None:
+            out.append(f',"ccl_mac":{_scalar(m.ccl_mac)}')
+        out += [disks, f',"name":{_scalar(m.name)}', middle, f',"serial":{_scalar(m.serial)}']
+        if m.site_id is not None:
+            out.append(f',"site_id":{_scalar(m.site_id)}')
+        out.append(ready)
+        if m.unit_id is not None:
+            out.append(f',"unit_id":{_scalar(m.unit_id)}')
+        out.append("}")
+        return "".join(out)
+
+    def encode(self, dev: ObservedDevice) -> str:
+        out = []
+        if dev.appliance_mode is not None:
+            out.append(f'"appliance_mode":{_scalar(dev.appliance_mode)}')
+        out.append(f'"config_register":{_scalar(dev.config_register)}')
+        if dev.context is not None:
+            out.append(f'"context":{_scalar(dev.context)}')
+        out += [f'"context_mode":{_str(str(dev.context_mode))}',
+                f'"contexts":{self._list(dev.contexts)}', f'"driver":{_scalar(dev.driver)}',
+                '"members":[' + ",".join(self._member(m) for m in dev.members) + "]",
+                f'"mode":{_str(str(dev.mode))}', f'"model":{_scalar(dev.model)}',
+                f'"name":{_scalar(dev.name)}',
+                f'"pending_config_changes":{_scalar(dev.pending_config_changes)}',
+                f'"platform":{_scalar(dev.platform)}',
+                f'"running":{self._cached(dev.running, self._images)}',
+                f'"state":{_str(str(dev.state))}']
+        return "{" + ",".join(out) + "}"
+
+
 def planned(plan: Plan) -> dict[str, str]:
     """device -> observed digest of every device the plan will act on (it has steps). Blocked
     and step-less devices are left out: their changing cannot make the plan's steps wrong."""

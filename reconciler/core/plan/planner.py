@@ -23,10 +23,11 @@ from reconciler.core.plan.checks.images import bundle_checks, image_checks, repo
 from reconciler.core.plan.checks.transitions import transition_checks
 from reconciler.core.plan.context import DeviceContext, Fleet
 from reconciler.core.plan.diff import diff_device
-from reconciler.core.plan.fingerprint import observed_digest, plan_fingerprint, planned
+from reconciler.core.plan.fingerprint import plan_fingerprint, planned
 from reconciler.core.plan.model import Change, DevicePlan, JobSettings, Plan, Source, Summary
 from reconciler.core.plan.space import SpacePlan, plan_space
 from reconciler.core.plan.steps import build_steps
+from reconciler.core.plan.templates import PlanTemplates
 from reconciler.core.plan.topology import topology_of
 from reconciler.core.platforms import Platform, Unsupported, platform_of
 
@@ -34,10 +35,14 @@ from reconciler.core.platforms import Platform, Unsupported, platform_of
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-def _job_settings(r: ResolvedDevice) -> JobSettings:
+def _job_settings(r: ResolvedDevice, fleet: Fleet) -> JobSettings:
     s = r.settings
-    return JobSettings(s.operation, s.on_error, s.order, s.max_parallel, s.reload_timeout,
-                       str(s.install_location))
+    hit = fleet.memo.jobs.get(id(s))  # devices of one profile share their Settings
+    if hit is None or hit[0] is not s:
+        hit = fleet.memo.jobs[id(s)] = (s, JobSettings(
+            s.operation, s.on_error, s.order, s.max_parallel, s.reload_timeout,
+            str(s.install_location)))
+    return hit[1]
 
 
 def _accept(findings: Iterable[Finding], accepted: frozenset[str]) -> list[Finding]:
@@ -90,9 +95,10 @@ def _platform(dev: ObservedDevice) -> Platform | Unsupported:
 def _copies(ctx: DeviceContext) -> dict[str, tuple[Image, ...]]:
     """Per unit, the images it lacks on the install disk (same name and size counts as there)."""
     out: dict[str, tuple[Image, ...]] = {}
+    sizes = ctx.fleet.memo.sizes
     for m in ctx.topology.members:
         disk = m.disk(ctx.disk)
-        have = {f.name: f.size for f in disk.files} if disk else {}
+        have = sizes(disk) if disk else {}
         out[m.name] = tuple(i for i in ctx.disk_images if have.get(i.name) != i.size)
     return out
 
@@ -101,7 +107,7 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
                 snapshot: Snapshot, fleet: Fleet, state: DeviceState | None,
                 upstream: list[Finding]) -> DevicePlan | None:
     """The plan of one device, or None when it is in sync and has nothing to report."""
-    settings = _job_settings(resolved)
+    settings = _job_settings(resolved, fleet)
     driver = observed.driver if observed else "asa"
     inv = fleet.desired.inventory.get(name)
     if inv is not None and observed is None:
@@ -126,10 +132,10 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
                         name)
         return blocked_plan([f], inv.mode if inv else None)
 
-    drifts, drift_findings = diff_device(resolved, observed)
+    drifts, drift_findings = diff_device(resolved, observed, fleet.memo.diffs)
     if not drifts and not upstream and not drift_findings:
         return None  # in sync: the common case at fleet scale, kept cheap
-    digest = observed_digest(observed)
+    digest = fleet.memo.hasher.digest(observed)
     changes = tuple(d.change for d in drifts)
     platform = _platform(observed)
     if isinstance(platform, Unsupported):
@@ -227,6 +233,7 @@ def _plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], s
         else:
             fleet_findings.append(f)
     fleet = Fleet.build(desired, resolved, snapshot, image_status)
+    templates = PlanTemplates(plan_device)
     states = device_states or {}
 
     names = set(resolved) | set(desired.inventory)
@@ -250,8 +257,8 @@ def _plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], s
                                     findings=tuple(_accept(_merge(upstream, ()), frozenset()))))
             continue
         managed += 1
-        p = plan_device(name, r, snapshot.devices.get(name), snapshot, fleet, states.get(name),
-                        upstream)
+        p = templates.plan(name, r, snapshot.devices.get(name), snapshot, fleet, states.get(name),
+                           upstream)
         if p is not None:
             plans.append(p)
 

@@ -3,9 +3,14 @@ from dataclasses import replace
 
 import pytest
 from builders import all_present, desired, pair_yaml, resolved, snapshot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from reconciler.core.model import ContextMode, DeviceState, ImageType, Mode, Role
+from reconciler.core.observed import Disk, FileEntry, Member, ObservedDevice, device_to_dict
 from reconciler.core.plan import Plan, plan_fleet
-from reconciler.core.plan.fingerprint import observed_digest
+from reconciler.core.plan.fingerprint import ObservedHasher, canonical_json, observed_digest
+from tests.conftest import FIXTURES
 
 FLEET = """
 taken_at: "2024-05-01T00:00:00Z"
@@ -70,3 +75,44 @@ def test_a_saved_plan_from_another_format_or_edited_by_hand_is_refused():
     doc["devices"][0]["blocked"] = True
     with pytest.raises(ValueError, match="blocked"):
         Plan.from_dict(doc)
+
+
+# ------------------------------------------------------------------ the fleet-scale digest
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
+_opt_int = st.one_of(st.none(), st.integers(-3, 10**12))
+_images = st.dictionaries(st.sampled_from(list(ImageType)), _text, max_size=3)
+_disk = st.builds(Disk, _text, st.integers(0, 10**12), st.integers(0, 10**12),
+                  st.lists(st.builds(FileEntry, _text, st.integers(0, 10**9)), max_size=3).map(tuple))
+_member = st.builds(
+    Member, _text, st.sampled_from(list(Role)), serial=_text, reachable=st.booleans(),
+    standby_ready=st.one_of(st.none(), st.booleans()), ram_mb=_opt_int, running=_images,
+    running_files=_images, disks=st.lists(_disk, max_size=2).map(tuple),
+    boot=st.lists(_text, max_size=3).map(tuple), asdm_image=st.one_of(st.none(), _text),
+    unit_id=_opt_int, ccl_ip=st.one_of(st.none(), _text), ccl_mac=st.one_of(st.none(), _text),
+    site_id=_opt_int, failover_groups_active=st.lists(st.integers(1, 2), max_size=2).map(tuple))
+_device = st.builds(
+    ObservedDevice, _text, _text, _text, st.sampled_from(list(Mode)),
+    context_mode=st.sampled_from(list(ContextMode)), contexts=st.lists(_text, max_size=2).map(tuple),
+    state=st.sampled_from(list(DeviceState)), pending_config_changes=st.booleans(),
+    config_register=_text, running=_images, members=st.lists(_member, max_size=3).map(tuple),
+    driver=st.sampled_from(["asa", "agent"]), appliance_mode=st.one_of(st.none(), st.booleans()),
+    context=st.one_of(st.none(), _text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(devices=st.lists(_device, min_size=1, max_size=4))
+def test_the_fleet_hasher_writes_exactly_the_canonical_json(devices):
+    hasher = ObservedHasher()  # one per plan: shared parts are encoded once and reused
+    for dev in devices + devices:
+        assert hasher.encode(dev).encode() == canonical_json(device_to_dict(dev))
+        assert hasher.digest(dev) == observed_digest(dev)
+
+
+def test_the_fleet_hasher_agrees_on_every_fixture_snapshot():
+    hasher = ObservedHasher()
+    paths = sorted(FIXTURES.glob("plan/**/*snapshot*.yaml"))
+    assert paths
+    for path in paths:
+        for dev in snapshot(path.read_text()).devices.values():
+            assert hasher.digest(dev) == observed_digest(dev), (path, dev.name)

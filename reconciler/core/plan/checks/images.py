@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
+from itertools import islice
 
 from reconciler.contract import FindingCode
 from reconciler.core.findings import Finding
@@ -68,32 +70,49 @@ def repository_checks(ctx: DeviceContext, images: Iterable[Image]) -> list[Findi
     return out
 
 
+def vpn_releases(ctx: DeviceContext) -> tuple[tuple[ImageType, tuple[int, ...]], ...]:
+    """(type, release) of every VPN image the change replaces."""
+    out = []
+    for d in ctx.drifts:
+        if d.type.is_vpn and d.change.from_version is not None:
+            try:
+                out.append((d.type, release_key(d.type, d.change.from_version)))
+            except VersionError:
+                continue
+    return tuple(out)
+
+
 def _vpn_policy(ctx: DeviceContext) -> list[Finding]:
     """One VPN_SHARED_POLICY per device: the images, where each is configured, and the devices
     that keep the old release (they share a VPN policy with this one, or should be told)."""
     vpn = [d for d in ctx.drifts if d.type.is_vpn]
     if not vpn:
         return []
-    staying: list[str] = []
-    for d in vpn:
-        if d.change.from_version is None:
-            continue
-        try:
-            key = release_key(d.type, d.change.from_version)
-        except VersionError:
-            continue
-        staying += [n for n in ctx.fleet.vpn_staying.get((d.type, key), ())
-                    if n != ctx.name and n not in staying]
+    # every device staying on a replaced release but this one; only five are named, so the
+    # (possibly fleet-sized) list is never walked per device
+    names, members = ctx.fleet.staying(vpn_releases(ctx))
+    count = len(names) - (ctx.name in members)
+    head = list(islice((n for n in names if n != ctx.name), 5))
     images = ", ".join(f"{d.target.image.name}" for d in vpn)
     places = "; ".join(f"{d.type}: {_VPN_POLICY_PLACE[d.type]}" for d in vpn)
     them = "it" if len(vpn) == 1 else "them"
-    shared = (f"; {_names(staying)} {_verb(staying, 'keeps', 'keep')} the release being replaced: "
-              "if a shared VPN policy references it, give them the same target" if staying else
-              "; if the VPN policy is shared, copy the same images to every device using it")
+    shared = (f"; {_names_of(head, count)} {'keeps' if count == 1 else 'keep'} the release being "
+              "replaced: if a shared VPN policy references it, give them the same target" if count
+              else "; if the VPN policy is shared, copy the same images to every device using it")
     return [Finding(FindingCode.VPN_SHARED_POLICY,
                     f"{images} {'is' if len(vpn) == 1 else 'are'} copied, not configured: "
                     f"reference {them} in the remote-access VPN policy ({places}){shared}",
                     ctx.name)]
+
+
+def _names_of(head: list[str], total: int, limit: int = 5) -> str:
+    """Like `_names` for a list of `total` items of which `head` are the first ones."""
+    return ", ".join(head[:limit]) + (f" and {total - limit} more" if total > limit else "")
+
+
+@functools.lru_cache(maxsize=256)
+def _listed(versions: tuple[str, ...]) -> frozenset[tuple[int, ...]]:
+    return frozenset(release_key(ImageType.ASA, v) for v in versions)
 
 
 def image_checks(ctx: DeviceContext) -> list[Finding]:
@@ -120,8 +139,7 @@ def image_checks(ctx: DeviceContext) -> list[Finding]:
                                    f"run the SMP image of {img.version}", name, location=img.loc))
         if d.type is ImageType.ASA and platform.listed_versions:
             try:
-                listed = {release_key(ImageType.ASA, v) for v in platform.listed_versions}
-                if release_key(ImageType.ASA, img.version) not in listed:
+                if release_key(ImageType.ASA, img.version) not in _listed(platform.listed_versions):
                     out.append(Finding(FindingCode.VERSION_UNSUPPORTED,
                                        f"ASA {img.version} is not a listed release for "
                                        f"{ctx.observed.model} (listed: "
