@@ -1,5 +1,5 @@
 """The fault matrix (tests/fixtures/reliability/faults.yaml, documented in
-docs/reliability-faults.md): every simulator fault, alone and combined, in each phase of an
+docs/reliability.md): every simulator fault, alone and combined, in each phase of an
 upgrade (copy, boot change, reload, hand-off) for a standalone unit, an active/standby pair and
 a cluster. Each row runs a real job (the faulty device, then the bystander fw-multi-01, in
 sequential order) and checks the documented outcome, that the bystander went on (continue) or
@@ -136,5 +136,5 @@ def test_the_matrix_covers_every_phase_topology_and_fault_kind() -> None:
 def test_the_documented_table_is_the_fixture() -> None:
     from tests.reliability.fault_table import embed
 
-    doc = (PROJECT_ROOT / "docs" / "reliability-faults.md").read_text(encoding="utf-8")
-    assert embed(doc) == doc, "run `python -m tests.reliability.fault_table docs/reliability-faults.md`"
+    doc = (PROJECT_ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert embed(doc) == doc, "run `python -m tests.reliability.fault_table docs/reliability.md`"
