@@ -20,6 +20,8 @@ from tests.conftest import FIXTURES, PROJECT_ROOT
 PARSERS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
     "cli_error": (P.cli_error, ("show version", "delete /noconfirm disk0:/nope.bin", "bogus")),
     "canonical_model": (P.canonical_model, ()),
+    # a batched answer split back into its commands' outputs (three commands expected here)
+    "split_batch": (lambda text: P.split_batch(text, 3), ("show version",)),
     "parse_show_version": (P.parse_show_version, ("show version",)),
     "parse_show_failover": (P.parse_show_failover, ("show failover",)),
     "parse_show_cluster_info": (P.parse_show_cluster_info, ("show cluster info",)),

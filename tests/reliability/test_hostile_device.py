@@ -10,6 +10,8 @@ says what went wrong — never KeyError, TypeError, AttributeError, ValueError, 
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncio
 import functools
 import json
@@ -25,7 +27,7 @@ from reconciler.errors import DeviceError
 from reconciler.sim.app import create_app
 from tests.reliability.budget import fuzz
 from tests.reliability.mutations import json_values, mutate, mutate_json, random_text
-from tests.sim_support import make_fleet, open_driver
+from tests.sim_support import FAST, make_fleet, open_driver
 
 Tamper = Callable[[httpx.Request, bytes, int], bytes | None]
 
@@ -62,11 +64,15 @@ AGENT_OPERATIONS: dict[str, Operation] = {
 }
 
 
+UNBATCHED = dataclasses.replace(FAST, batch_commands=False)
+
+
 async def _run(name: str, op: Operation, tamper: Tamper | None) -> tuple[Any, list[str]]:
     fleet = make_fleet()
     transport = TamperingTransport(httpx.ASGITransport(app=create_app(fleet)), tamper)
     async with httpx.AsyncClient(transport=transport) as client:
-        async with open_driver(fleet, name, client) as drv:
+        # one command per request, so a tamper aimed at one command's answer hits exactly it
+        async with open_driver(fleet, name, client, options=UNBATCHED) as drv:
             try:
                 return await op(drv), transport.requests
             except DeviceError as e:
