@@ -148,8 +148,9 @@ def unsafe_source(source: str) -> str | None:
         except ValueError:
             return "source is not a valid URL"
         if parts.username is not None or parts.password is not None:
-            return (f"source URL {parts.scheme}://{parts.hostname}{parts.path} embeds "
-                    "credentials; use a credential-free URL")
+            # host only: the rest of a URL may hold another copy of the credentials
+            return (f"source URL {parts.scheme}://{parts.hostname}{'/…' if parts.path else ''} "
+                    "embeds credentials; use a credential-free URL")
         if not parts.hostname:
             return "source URL has no host"
         return None

@@ -96,6 +96,8 @@ def test_safe_image_names(name: str) -> None:
     ("mirror\\..\\a.bin", "'..'"),
     ("https://user:secret@host/a.bin", "embeds credentials"),
     ("https://user@host/a.bin", "embeds credentials"), ("https:///a.bin", "no host"),
+    # regression (found by fuzzing): the path repeated a second copy of the credentials
+    ("http://u:secret@http://u:secret@", "http://http/… embeds credentials"),
     ("ftp://host/a.bin", "'ftp' is not supported"), ("file:///etc/passwd", "'file'"),
     ("synthetic:../x", "not a plain name"), ("a\nb", "control characters"),
     ("a\x85b", "control characters"), ("%2e%2e/x.bin", "percent-encoded"),

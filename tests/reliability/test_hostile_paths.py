@@ -18,6 +18,7 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -130,7 +131,8 @@ def test_an_accepted_path_source_stays_below_the_source_directory(source: str) -
         assert full == base or base in full.parents, (source, parsed.value)
         assert not re.search(r"%(2e|2f|5c|00|25)", parsed.value, re.IGNORECASE)
     elif parsed.kind is SourceKind.HTTP:
-        assert "@" not in (parsed.value.split("://", 1)[1].split("/", 1)[0])
+        parts = urlsplit(parsed.value)
+        assert parts.username is None and parts.password is None and "@" not in parts.netloc
 
 
 # ----------------------------------------------------------------- the image repository
