@@ -23,6 +23,20 @@ class Location:
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
+def place(location: Location | None, device: str | None, member: str | None) -> str:
+    """Where something happened: file:line, else device/member, else device."""
+    if location is not None:
+        return str(location)
+    if device and member and member != device:
+        return f"{device}/{member}"
+    return device or ""
+
+
+def coded_line(where: str, code: str, message: str) -> str:
+    """The `where: CODE message` form shared by errors, findings and CI annotations."""
+    return f"{where}: {code} {message}" if where else f"{code} {message}"
+
+
 class ReconcilerError(Exception):
     """Base of every error the product raises on purpose."""
 
@@ -48,15 +62,10 @@ class ReconcilerError(Exception):
         self.member = member
 
     def where(self) -> str:
-        if self.location is not None:
-            return str(self.location)
-        if self.device and self.member and self.member != self.device:
-            return f"{self.device}/{self.member}"
-        return self.device or ""
+        return place(self.location, self.device, self.member)
 
     def __str__(self) -> str:
-        where = self.where()
-        text = f"{where}: {self.code} {self.message}" if where else f"{self.code} {self.message}"
+        text = coded_line(self.where(), self.code, self.message)
         if self.hint:
             text += f" — {self.hint}"
         return text

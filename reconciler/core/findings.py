@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.contract import FINDINGS, FindingCode, Severity
-from reconciler.errors import Location
+from reconciler.errors import Location, coded_line, place
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,16 +31,11 @@ class Finding:
         return FINDINGS[self.code].action
 
     def where(self) -> str:
-        if self.location is not None:
-            return str(self.location)
-        if self.device and self.member and self.member != self.device:
-            return f"{self.device}/{self.member}"
-        return self.device or ""
+        return place(self.location, self.device, self.member)
 
     def line(self) -> str:
         """The `file:line: CODE message` form used by `validate` and CI annotations."""
-        where = self.where()
-        return f"{where}: {self.code} {self.message}" if where else f"{self.code} {self.message}"
+        return coded_line(self.where(), self.code, self.message)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"severity": str(self.severity), "code": str(self.code),
