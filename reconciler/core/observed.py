@@ -131,6 +131,9 @@ def member_to_dict(m: Member) -> dict[str, Any]:
     return out
 
 
+_NO_IMAGES: dict[ImageType, str] = {}
+
+
 class _Builder:
     """Builds observed values from snapshot dicts, sharing equal parts.
 
@@ -150,7 +153,7 @@ class _Builder:
 
     def image_map(self, d: Mapping[str, str] | None) -> Mapping[ImageType, str]:
         if not d:
-            return {}
+            return _NO_IMAGES  # one shared object, so the planner's memo keys match too
         key = tuple(d.items())
         out = self.images.get(key)
         if out is None:

@@ -70,12 +70,15 @@ def diff_device(resolved: ResolvedDevice, observed: ObservedDevice, memo: DiffMe
     With `memo` (one per plan), devices whose targets and observed versions are the same objects
     as an earlier device's (resolution shares targets between devices of one profile, and the
     snapshot reader shares equal version maps) reuse its result: only the names of the lagging
-    units differ. The key holds everything `_diff` reads except names."""
+    units differ. The key holds everything `_diff` reads except names; disks only matter (and
+    only enter the key) when a VPN image is a target, since VPN drift is "file on every unit"."""
     if memo is None:
         return _diff(resolved, observed)
     members = observed.members
+    vpn = any(t.is_vpn for t in resolved.targets)
     key = (id(resolved.targets), id(observed.running),
-           tuple((id(m.running), id(m.running_files), m.asdm_image) for m in members))
+           tuple((id(m.running), id(m.running_files), m.asdm_image, id(m.disks) if vpn else 0)
+                 for m in members))
     hit = memo.get(key)
     if hit is not None:
         names = [m.name for m in members]
@@ -85,14 +88,17 @@ def diff_device(resolved: ResolvedDevice, observed: ObservedDevice, memo: DiffMe
     drifts, findings = _diff(resolved, observed)
     if not findings:
         index = {m.name: i for i, m in enumerate(members)}
-        keep = (resolved.targets, observed.running, [(m.running, m.running_files) for m in members])
+        # holding the keyed objects keeps their ids from being reused within the plan
+        keep = (resolved.targets, observed.running,
+                [(m.running, m.running_files, m.disks) for m in members])
         memo[key] = (keep, [(d, tuple(index.get(n, -1) for n in d.lagging)) for d in drifts])
     return drifts, findings
 
 
 def _diff(resolved: ResolvedDevice, observed: ObservedDevice) -> tuple[list[Drift], list[Finding]]:
-    # reads resolved.targets, observed.running, and each member's running, running_files and
-    # asdm_image (plus names): the memo key in diff_device must cover whatever this reads
+    # reads resolved.targets, observed.running, and each member's running, running_files,
+    # asdm_image and (for VPN targets) disks, plus names: the memo key in diff_device must cover
+    # whatever this reads
     drifts: list[Drift] = []
     findings: list[Finding] = []
     name = observed.name

@@ -72,3 +72,25 @@ def test_vpn_image_missing_on_one_unit_is_drift_for_that_unit_only():
     (drift,), findings = diff_device(r, dev({}, members))
     assert drift.lagging == ("b",) and drift.change.from_version == "4.9.06037"
     assert findings == []
+
+
+def test_the_per_plan_memo_tells_apart_devices_that_differ_only_in_their_disks():
+    # VPN drift reads the disks ("file on every unit"); two devices with the same versions but
+    # different files must not share a memoised result.
+    pkg = "anyconnect-win-4.10.07073-webdeploy-k9.pkg"
+    r = resolved("d", {"anyconnect": pkg})
+
+    def unit(name: str, files: list[str]) -> dict:
+        return dict(_vpn_unit(name, "active", files), running={"anyconnect": "4.10.07073"})
+
+    snap = snapshot(str({"devices": [
+        {"name": n, "model": "ASA5585-SSP-20", "platform": "x", "driver": "asa",
+         "mode": "standalone", "running": {"anyconnect": "4.10.07073"},
+         "members": [unit("u", files)]}
+        for n, files in (("lacks", []), ("has", [pkg]), ("lacks-too", []))]}))
+    memo: dict = {}
+    lacks, _ = diff_device(r, snap.devices["lacks"], memo)
+    has, _ = diff_device(r, snap.devices["has"], memo)
+    again, _ = diff_device(r, snap.devices["lacks-too"], memo)
+    assert [d.lagging for d in lacks] == [("u",)] and has == []
+    assert [d.lagging for d in again] == [("u",)]
