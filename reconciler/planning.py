@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.contract import FindingCode, Severity
 from reconciler.core.findings import Finding
+from reconciler.core.membership import complete
 from reconciler.core.model import (CredentialRef, DesiredState, DeviceState, ImageStatus,
                                    InventoryDevice, ResolvedDevice)
 from reconciler.core.observed import Snapshot
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from reconciler.discovery import ClientFactory, Progress
     from reconciler.gitops.revision import Revision
     from reconciler.drivers.base import DriverOptions, Transcript
+    from reconciler.store import Store
 
 # errors the planner finds again per device (blocking only the devices concerned)
 _DEVICE_SCOPED = {FindingCode.BUNDLE_SYSTEM_IMAGES, FindingCode.UNSUPPORTED_IMAGE}
@@ -141,6 +143,27 @@ def stored_device_states(root: Path, state_url: str | None, names: Iterable[str]
         return {}
     with open_store(state_url, root=root) as store:
         return {n: r.state for n, r in store.device_states(names).items()}
+
+
+def with_known_units(store: Store, snapshot: Snapshot, *, record: bool = True) -> Snapshot:
+    """`snapshot` with every cluster unit the store knows but the cluster did not list added
+    as unreachable (reconciler.core.membership); with `record`, what was seen is remembered."""
+    done, remember = complete(snapshot, store.cluster_units(snapshot.devices))
+    if record:
+        for device, units in remember.items():
+            store.remember_cluster_units(device, units)
+    return done
+
+
+def stored_known_units(root: Path, state_url: str | None, snapshot: Snapshot) -> Snapshot:
+    """The same for `plan`, read-only: without a state store nothing is known."""
+    from reconciler.paths import sqlite_path
+    from reconciler.store import open_store
+
+    if state_url is None and not sqlite_path(root).exists():
+        return snapshot
+    with open_store(state_url, root=root) as store:
+        return with_known_units(store, snapshot, record=False)
 
 
 def make_plan(desired: DesiredState, snapshot: Snapshot, status: Mapping[str, ImageStatus],

@@ -60,6 +60,12 @@ def _discover(root: Path, desired: DesiredState, only: set[str] | None) -> Snaps
     return planning.discover_now(root, desired, only)
 
 
+def _known_units(root: Path, state_url: str | None, snapshot: Snapshot) -> Snapshot:
+    """Cluster units the state store knows but the snapshot's listing lacks (reloading, or
+    gone) are added as unreachable, so such a cluster is never reported in sync."""
+    return planning.stored_known_units(root, state_url, snapshot)
+
+
 def _image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageStatus]:
     return planning.image_status(images_dir, desired)
 
@@ -155,8 +161,10 @@ def command(repo: str, ref: str | None, base: str | None, head: str | None,
             repo=repo, base=base, head=head, fatal=fatal_findings, only=only_pr, fmt=fmt,
             out=out, detailed=detailed_exitcode, steps=steps, annotations=annotations,
             fetch=fetch,
-            snapshot=lambda d: (_discover(root, d, only_pr) if discover else
-                                _load_snapshot(snapshot_path) if snapshot_path else None),
+            snapshot=lambda d: (
+                _known_units(root, state_url, _discover(root, d, only_pr)) if discover else
+                _known_units(root, state_url, _load_snapshot(snapshot_path)) if snapshot_path
+                else None),
             image_status=lambda d: _image_status(images_dir or image_repo_dir(root), d),
             device_states=lambda d: _device_states(root, state_url, only_pr or d.inventory)))
     if discover == (snapshot_path is not None):
@@ -180,6 +188,7 @@ def command(repo: str, ref: str | None, base: str | None, head: str | None,
                               hint="use names from inventory/devices.yaml")
 
     snapshot = _discover(root, desired, only) if discover else _load_snapshot(snapshot_path)  # type: ignore[arg-type]
+    snapshot = _known_units(root, state_url, snapshot)
     resolved, resolve_findings = _resolve(desired, snapshot)
     fatal = fatal_findings(resolve_findings)
     if fatal:

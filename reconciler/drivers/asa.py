@@ -41,7 +41,9 @@ from reconciler.drivers.base import (
     Digest,
     Driver,
     Hasher,
+    ReloadNotStartedError,
     ReloadTimeoutError,
+    ServiceUnavailableError,
     UnreachableError,
     UploadResult,
 )
@@ -533,7 +535,13 @@ class AsaDriver(Driver):
     # ------------------------------------------------------------ reload and readiness
 
     async def reload(self, member: str | None = None) -> None:
-        topo = await self.topology()
+        try:
+            topo = await self.topology()
+        except TemporaryError as e:
+            raise ReloadNotStartedError(
+                f"the reload of {member or 'the management unit'} was not sent: {e.message}",
+                device=self.name, member=member, retry_after=e.retry_after,
+                hint="nothing is rebooting; the reload is sent again after a backoff") from None
         m = member or topo.local
         if m != topo.local:
             self._prefix(topo, m)  # validates the member
@@ -545,10 +553,23 @@ class AsaDriver(Driver):
             command = "failover exec mate reload noconfirm"
         else:
             command = f"cluster exec unit {m} reload noconfirm"  # through the control unit
+        last = self._last_reload
         self._reloads[m] = time.monotonic()
         self._last_reload = m
         try:
             await self._check_reload(await self._run("exec", [command], m), command, m)
+        except ServiceUnavailableError as e:
+            # the device answered "not now": the command never ran, the unit is not going down
+            self._reloads.pop(m, None)
+            self._last_reload = last
+            raise ReloadNotStartedError(
+                f"`{command}` was not carried out: the device answered HTTP 503 (service "
+                f"unavailable); {m} did not go down and still runs its current image",
+                device=self.name,
+                member=m, retry_after=e.retry_after,
+                hint="the device's HTTPS server was busy; the reload is sent again after a "
+                     "backoff — if it keeps refusing, check the device's load and run the job "
+                     "again") from None
         except UnreachableError:
             if m != topo.local:
                 raise

@@ -59,6 +59,18 @@ class UnreachableError(TransientDeviceError):
     code = "UNREACHABLE"
 
 
+class ServiceUnavailableError(UnreachableError):
+    """HTTP 503: the device's server answered that it could not serve the request — the
+    command it carried was not run."""
+
+
+class ReloadNotStartedError(TransientDeviceError):
+    """A reload that was never carried out (refused with HTTP 503, or the unit could not be
+    reached to send it): nothing is booting, so sending it again is safe."""
+
+    code = "RELOAD_NOT_STARTED"
+
+
 class DeviceTimeoutError(TransientDeviceError):
     code = "TIMEOUT"
 
@@ -454,7 +466,9 @@ class Driver(abc.ABC):
                                        member=member, hint="check the device address (base URL) in the inventory")
         if s in (502, 503, 504):
             retry = resp.headers.get("retry-after")
-            raise UnreachableError(f"{label}: the device is not responding (HTTP {s})", device=self.name,
+            # a 503 is the device's own "not now"; 502/504 come from something in between
+            # that may have passed the request on
+            raise (ServiceUnavailableError if s == 503 else UnreachableError)(f"{label}: the device is not responding (HTTP {s})", device=self.name,
                                    member=member, retry_after=float(retry) if retry and retry.isdigit() else None,
                                    hint="the unit may be reloading; it is retried")
         if s == 429 or s >= 500:

@@ -15,9 +15,10 @@ from reconciler.contract import StepAction
 from reconciler.core.model import ImageType
 from reconciler.core.plan import DevicePlan, Step
 from reconciler.core.versions import VersionError, same_release
-from reconciler.drivers.base import Driver
+from reconciler.drivers.base import Driver, ReloadNotStartedError
 from reconciler.errors import PermanentDeviceError, PermanentError, TransientDeviceError
 from reconciler.executor.images import ImageSupply
+from reconciler.executor.retry import is_temporary
 from reconciler.render.describe import describe_step
 
 A = StepAction
@@ -186,6 +187,15 @@ HANDLERS: dict[StepAction, Callable[[StepContext, Step], Awaitable[str]]] = {
     A.HANDOFF_CONTROL: _handoff, A.SET_FAILOVER_GROUPS: _groups, A.REDISCOVER: _rediscover,
     A.AGENT_INSTALL: _agent_install,
 }
+
+
+def repeatable(action: StepAction, err: BaseException) -> bool:
+    """May a step that failed with `err` be sent again (after a backoff)?"""
+    if action in RETRYABLE:
+        return is_temporary(err)
+    # a reload the device never carried out (refused with HTTP 503, or not sent at all) left
+    # nothing booting: sending it again cannot hit a unit that is already reloading
+    return action is A.RELOAD and isinstance(err, ReloadNotStartedError)
 
 
 async def run_step(ctx: StepContext, step: Step) -> str:

@@ -5,7 +5,8 @@
   and, at the end, to operational, configuration-required (the plan predicted it) or
   maintenance (a unit did not come back).
 - A step is never resumed half-way: temporary errors repeat the whole step with backoff when the
-  step is safe to repeat (see `actions.RETRYABLE`); everything else fails the device.
+  step is safe to repeat (see `actions.repeatable`: not a reload, unless the device refused
+  it before it started); everything else fails the device.
 - A failure before anything disruptive happened leaves the device operational (its running
   images are what they were). After a reload or a role change, the device is looked at again:
   any unit that does not answer puts the device in maintenance; a unit that did not come back
@@ -17,16 +18,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from reconciler.contract import FindingCode
+from reconciler.core.membership import missing_units
 from reconciler.core.model import DeviceState, InventoryDevice
 from reconciler.core.plan import DevicePlan, Step
-from reconciler.drivers.base import ReloadTimeoutError, Transcript
+from reconciler.drivers.base import ReloadNotStartedError, ReloadTimeoutError, Transcript
 from reconciler.drivers.base import TranscriptEntry as DriverEntry
 from reconciler.errors import PermanentError, ReconcilerError
-from reconciler.executor.actions import DISRUPTIVE, RETRYABLE, StepContext, describe, run_step
+from reconciler.executor.actions import DISRUPTIVE, StepContext, describe, repeatable, run_step
 from reconciler.executor.connect import Connector
 from reconciler.executor.events import Events
 from reconciler.executor.images import ImageSupply
@@ -164,7 +167,7 @@ class DeviceRun:
         self.events.device_started(self.name, len(steps))
         await self._comment(f"started: {changes_text(self.plan)}; {len(steps)} steps")
         done = 0
-        disrupted = False
+        disrupted = before = False
         try:
             async with self.connector.driver(self.device, self.transcript) as drv:
                 ctx = StepContext(self.plan, drv, self.images)
@@ -180,6 +183,7 @@ class DeviceRun:
                         raise LeaseLostError(f"stopped before step {i}: {why}", device=self.name,
                                              hint="another run took the device over; look at "
                                                   "`reconciler jobs list`")
+                    before = disrupted
                     disrupted = disrupted or step.action in DISRUPTIVE
                     result = await self._step(ctx, i, len(steps), step)
                     done = i
@@ -192,6 +196,8 @@ class DeviceRun:
             raise
         except Exception as e:  # noqa: BLE001 - every failure is recorded, none escapes
             await self._flush()
+            if isinstance(e, ReloadNotStartedError):
+                disrupted = before  # the reload never happened: the device is as it was
             return await self._failed(e, done, disrupted)
         return await self._succeeded(done)
 
@@ -205,11 +211,10 @@ class DeviceRun:
             self.events.step_retry(self.name, step, attempt, str(err), delay)
             self.store.add_commentary(self.job_id, text, device=self.name)
 
-        if step.action in RETRYABLE:
-            return await call_with_retries(lambda: run_step(ctx, step), self.retry,
-                                           time_scale=lambda: ctx.driver.time_scale,
-                                           on_retry=on_retry)
-        return await run_step(ctx, step)
+        return await call_with_retries(lambda: run_step(ctx, step), self.retry,
+                                       time_scale=lambda: ctx.driver.time_scale,
+                                       on_retry=on_retry,
+                                       retry_on=functools.partial(repeatable, step.action))
 
     async def _succeeded(self, done: int) -> DeviceOutcome:
         summary = changes_text(self.plan)
@@ -269,7 +274,16 @@ class DeviceRun:
             return False, f"the device does not answer ({code})"
         finally:
             await self._flush()
+        # a cluster lists only the units in it now: a unit of the plan that is not listed is
+        # still rebooting or gone, not fine
+        gone = missing_units(facts, self.units())
+        if gone:
+            return False, f"unit(s) {', '.join(gone)} not in the cluster (`show cluster info`)"
         down = [m.name for m in facts.members if not m.reachable]
         if down:
             return False, f"unit(s) {', '.join(down)} do not answer"
         return True, "every unit answers"
+
+    def units(self) -> set[str]:
+        """The units the plan works on (a cluster's, as named in its steps)."""
+        return {u for s in self.plan.steps for u in (s.member, *s.spreads_to) if u}

@@ -5,7 +5,9 @@
 2. Every device still `upgrade-in-progress` whose job is not deploying any more is settled by
    re-discovery, never by the old record: it is leased first (so no run touches it meanwhile),
    units that do not answer are given the job's reload timeout to come back (a unit killed
-   mid-reload is usually just booting), then the device is discovered again and set to
+   mid-reload is usually just booting) — in a cluster that includes every unit the job was
+   planned for or the store knows but `show cluster info` does not list (a rebooting unit is
+   simply absent from it) — then the device is discovered again and set to
    - operational, or configuration-required when the plan predicted it, when every unit runs
      the job's target;
    - operational when every unit answers but the target was not reached (untouched, or half
@@ -18,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from reconciler.core.membership import missing_units, units_in_dict, with_missing_units
 from reconciler.core.model import DeviceState, ImageType, InventoryDevice
 from reconciler.core.observed import ObservedDevice
 from reconciler.core.plan import Change, DevicePlan
@@ -131,9 +134,14 @@ async def _settle(store: Store, connector: Connector, inventory: Mapping[str, In
     if lease is None:
         return Settled(name, job_id, None, "another run holds the device; left for it")
     plan: DevicePlan | None = None
+    # a cluster lists only the units in it now: the job's plan and the store say which units
+    # belong to it, so a unit still rebooting is waited for, not overlooked
+    expected: set[str] = set((await asyncio.to_thread(store.cluster_units, [name])).get(name, ()))
     if job_id is not None:
         with contextlib.suppress(ReconcilerError, KeyError, ValueError):
-            plan = job_plan(await asyncio.to_thread(store.get_job, job_id)).plan.device(name)
+            saved = job_plan(await asyncio.to_thread(store.get_job, job_id))
+            plan = saved.plan.device(name)
+            expected.update(units_in_dict(saved.observed.get(name)))
     device = inventory.get(name)
     if device is None:
         state, detail = DeviceState.MAINTENANCE, \
@@ -141,7 +149,7 @@ async def _settle(store: Store, connector: Connector, inventory: Mapping[str, In
     else:
         timeout = float(plan.settings.reload_timeout) if plan and plan.settings \
             else default_timeout
-        observed, problem = await _look(connector, device, timeout)
+        observed, problem = await _look(connector, device, timeout, expected)
         if observed is None or problem:
             state, detail = DeviceState.MAINTENANCE, f"re-discovered: {problem}"
         elif plan is not None and reached(observed, plan.changes):
@@ -168,16 +176,18 @@ async def _settle(store: Store, connector: Connector, inventory: Mapping[str, In
     return Settled(name, job_id, state, detail)
 
 
-async def _look(connector: Connector, device: InventoryDevice, timeout: float
-                ) -> tuple[ObservedDevice | None, str]:
-    """Discover `device`, giving units that do not answer up to `timeout` (device time) to come
-    back first. Returns (observed, problem)."""
+async def _look(connector: Connector, device: InventoryDevice, timeout: float,
+                expected: Collection[str] = ()) -> tuple[ObservedDevice | None, str]:
+    """Discover `device`, giving units that do not answer — or, in a cluster, are `expected`
+    but not listed — up to `timeout` (device time) to come back first. Returns (observed,
+    problem)."""
     snap = await connector.discover([device], attempts=1)  # waiting is wait_ready's job
     observed = snap.devices.get(device.name)
     down: list[str | None] = []
     if observed is None:
         down = [None]
     else:
+        observed = with_missing_units(observed, expected)
         down = [m.name for m in observed.members if not m.reachable]
     if not down:
         return observed, ""
@@ -193,6 +203,10 @@ async def _look(connector: Connector, device: InventoryDevice, timeout: float
     if observed is None:
         err = snap.errors.get(device.name)
         return None, f"the device does not answer ({err.code if err else 'unknown'})"
+    gone = missing_units(observed, expected)
+    if gone:
+        return observed, (f"unit(s) {', '.join(gone)} did not rejoin the cluster within "
+                          f"{timeout:g}s (absent from `show cluster info`)")
     still = [m.name for m in observed.members if not m.reachable]
     if still:
         return observed, f"unit(s) {', '.join(still)} do not answer"

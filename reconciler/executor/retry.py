@@ -33,10 +33,10 @@ def is_temporary(exc: BaseException) -> bool:
 
 async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy, *,
                             time_scale: Callable[[], float] = lambda: 1.0,
-                            on_retry: Callable[[int, BaseException, float], None] | None = None
-                            ) -> T:
-    """Run `fn`; on a temporary error wait and run it again, at most `policy.attempts` times.
-    `on_retry(next_attempt, error, delay)` is told before each wait."""
+                            on_retry: Callable[[int, BaseException, float], None] | None = None,
+                            retry_on: Callable[[BaseException], bool] = is_temporary) -> T:
+    """Run `fn`; on a temporary error (what `retry_on` accepts) wait and run it again, at most
+    `policy.attempts` times. `on_retry(next_attempt, error, delay)` is told before each wait."""
     wait = jittered_backoff(policy.initial, policy.maximum)
 
     def before_sleep(state: RetryCallState) -> None:
@@ -48,7 +48,7 @@ async def call_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy,
     async def sleep(seconds: float) -> None:
         await asyncio.sleep(seconds / max(time_scale(), 1e-9))
 
-    retrying = AsyncRetrying(retry=retry_if_exception(is_temporary),
+    retrying = AsyncRetrying(retry=retry_if_exception(retry_on),
                              stop=stop_after_attempt(max(1, policy.attempts)), wait=wait,
                              before_sleep=before_sleep, sleep=sleep, reraise=True)
     async for attempt in retrying:

@@ -33,6 +33,7 @@ from reconciler.executor.jobs import (JobRequest, create_job, job_plan, job_sequ
                                       job_windows, runnable)
 from reconciler.executor.recovery import RecoveryReport, recover
 from reconciler.executor.runner import JobResult, JobRunner, RunnerOptions, Schedule
+from reconciler.planning import with_known_units
 from reconciler.store import Job, JobStatus, Store, open_store
 
 
@@ -81,10 +82,13 @@ class Session:
 
     async def discover(self, desired: DesiredState, names: Iterable[str] | None = None,
                        *, progress: Progress | None = None) -> Snapshot:
+        """A fresh discovery; a cluster unit the store knows but the cluster did not list (it
+        is reloading, or gone) is in it as an unreachable unit (reconciler.core.membership)."""
         from reconciler.planning import inventory_devices
 
-        return await self.connector.discover(inventory_devices(desired, names),
-                                             progress=progress)
+        snapshot = await self.connector.discover(inventory_devices(desired, names),
+                                                 progress=progress)
+        return await asyncio.to_thread(with_known_units, self.store, snapshot)
 
     async def plan(self, desired: DesiredState, names: Iterable[str] | None = None, *,
                    findings: Sequence[Finding] = (), snapshot: Snapshot | None = None,

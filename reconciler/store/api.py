@@ -48,6 +48,7 @@ _PG_JOB_NAME_LOCK = 0x7265636F6A6F6273  # "recojobs"
 _NOT_STARTED = frozenset({JobStatus.CREATED, JobStatus.SUBMITTED, JobStatus.APPROVED,
                           JobStatus.REJECTED, JobStatus.SCHEDULED})
 _RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.ABORTED, JobStatus.INTERRUPTED})
+_UNITS = "cluster-units:"  # store_meta key prefix: the units seen in a cluster device
 
 
 class Store:
@@ -802,6 +803,44 @@ class Store:
             rows = conn.execute(select(t.store_meta).where(t.store_meta.c.key.like("sync:%"))
                                 .order_by(t.store_meta.c.key)).all()
         return [_sync(r.key.removeprefix("sync:"), r.value) for r in rows]
+
+    # -- cluster membership (reconciler.core.membership: a listing omits a reloading unit)
+
+    def cluster_units(self, devices: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
+        """Per cluster device, every unit discovery has seen in it (and no operator forgot)."""
+        # one row per cluster (few): read them all rather than bind thousands of names
+        with self._tx(write=False) as conn:
+            rows = conn.execute(select(t.store_meta).where(
+                t.store_meta.c.key.like(f"{_UNITS}%"))).all()
+        wanted = None if devices is None else set(devices)
+        out = {r.key.removeprefix(_UNITS): tuple(r.value) for r in rows
+               if isinstance(r.value, list) and r.value}
+        return {d: u for d, u in sorted(out.items()) if wanted is None or d in wanted}
+
+    def remember_cluster_units(self, device: str, units: Iterable[str]) -> None:
+        """Record the units of cluster `device`; an empty list forgets the device."""
+        names = sorted(set(units))
+        with self._tx() as conn:
+            if names:
+                self._set_meta(conn, _UNITS + device, names, self._now(conn))
+            else:
+                conn.execute(delete(t.store_meta).where(t.store_meta.c.key == _UNITS + device))
+
+    def forget_cluster_unit(self, device: str, unit: str) -> tuple[str, ...] | None:
+        """Drop `unit` from what is known of cluster `device` (it left the cluster for good).
+        Returns the units still known, or None when `unit` was not known."""
+        with self._tx() as conn:
+            row = conn.execute(select(t.store_meta.c.value).where(
+                t.store_meta.c.key == _UNITS + device)).first()
+            known = list(row.value) if row is not None and isinstance(row.value, list) else []
+            if unit not in known:
+                return None
+            left = sorted(u for u in known if u != unit)
+            if left:
+                self._set_meta(conn, _UNITS + device, left, self._now(conn))
+            else:
+                conn.execute(delete(t.store_meta).where(t.store_meta.c.key == _UNITS + device))
+            return tuple(left)
 
     # ------------------------------------------------------------------ overview
 

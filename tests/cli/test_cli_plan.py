@@ -138,6 +138,31 @@ def test_device_states_come_from_the_state_store(fleet: Path, images: Path,
     assert not (fleet / ".reconciler" / "state.db").exists()
 
 
+def test_a_cluster_unit_the_store_knows_but_the_snapshot_lacks_blocks_it(
+        fleet: Path, images: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reconciler.store import open_store
+
+    db = fleet / "state.db"
+    args = ("--inventory", str(fleet / "snapshot.json"), "--state", str(db), "--format", "json",
+            "--device", "fw-dc-cluster")
+    open_store(db).close()  # the store exists (planning never creates one)
+    run(fleet, images, *args, capsys=capsys)
+    with open_store(db) as store:
+        assert store.cluster_units() == {}  # planning reads what is known; it records nothing
+        # an earlier apply saw a fifth unit (reloading now, or gone)
+        store.remember_cluster_units("fw-dc-cluster", [f"fw-dc-cluster-{i}" for i in range(1, 6)])
+    code, out, _ = run(fleet, images, *args, capsys=capsys)
+    (dev,) = json.loads(out)["devices"]
+    assert code == 1 and dev["blocked"] and dev["steps"] == []
+    assert [(f["code"], f.get("member")) for f in dev["findings"] if f["severity"] == "error"] \
+        == [("STANDBY_UNREACHABLE", "fw-dc-cluster-5")]
+    with open_store(db) as store:
+        store.forget_cluster_unit("fw-dc-cluster", "fw-dc-cluster-5")
+    code, out, _ = run(fleet, images, *args, capsys=capsys)
+    (dev,) = json.loads(out)["devices"]
+    assert not dev["blocked"] and dev["steps"]
+
+
 def test_a_broken_policy_is_not_planned_and_says_where(fleet: Path, images: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     path = fleet / "desired" / "fleet.yaml"

@@ -148,3 +148,19 @@ def test_mark_operational(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert store.get_attempts("fw-branch-01") is None
     code, out, _ = run(capsys, "device", "states", *repo[2:], "--all", "--format", "json")
     assert json.loads(out)["devices"][0]["reason"] == "console: reseated the flash"
+
+
+def test_forget_unit(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = ("--state", str(db))
+    code, _, err = run(capsys, "device", "forget-unit", "fw-dc-cluster", "unit-3", *state)
+    assert code == 1 and "UNKNOWN_MEMBER unit-3 is not a known unit of fw-dc-cluster" in err
+    assert "never discovered as a cluster" in err
+    with open_store(db) as store:
+        store.remember_cluster_units("fw-dc-cluster", ["unit-1", "unit-2", "unit-3"])
+    code, _, err = run(capsys, "device", "forget-unit", "fw-dc-cluster", "unit-9", *state)
+    assert code == 1 and "known units: unit-1, unit-2, unit-3" in err
+    code, out, _ = run(capsys, "device", "forget-unit", "fw-dc-cluster", "unit-3", *state)
+    assert code == 0 and out.strip() == \
+        "fw-dc-cluster: unit-3 forgotten; units known now: unit-1, unit-2"
+    with open_store(db) as store:
+        assert store.cluster_units() == {"fw-dc-cluster": ("unit-1", "unit-2")}

@@ -5,9 +5,10 @@ from dataclasses import replace
 import pytest
 
 from reconciler.core.model import ContextMode, ImageType, Mode, Role
-from reconciler.drivers.base import CommandError, ReloadTimeoutError, Transcript, UnreachableError
+from reconciler.drivers.base import (CommandError, ReloadNotStartedError, ReloadTimeoutError,
+                                     Transcript, UnreachableError)
 from reconciler.drivers.sources import SyntheticSource
-from reconciler.errors import PermanentDeviceError
+from reconciler.errors import PermanentDeviceError, TemporaryError
 from tests.sim_support import FAST, asgi_client, make_fleet, open_driver
 
 ASA923 = SyntheticSource("asa923-smp-k8.bin", 5767168)
@@ -83,6 +84,22 @@ async def test_a_unit_that_does_not_come_back_times_out(fleet):
         with pytest.raises(ReloadTimeoutError) as e:
             await drv.wait_ready(None, 900)
     assert "reload_timeout" in str(e.value)
+
+
+async def test_a_reload_the_device_refuses_with_503_is_reported_as_not_started(fleet):
+    """HTTP 503 is the device's "not now": the reload never ran. Reporting it as "under way"
+    made the executor wait for a reboot that never came and park the device in maintenance."""
+    fleet.add_fault("fw-solo", {"kind": "http-error", "status": 503, "command": "reload",
+                                "times": 1})
+    async with asgi_client(fleet) as c, open_driver(fleet, "fw-solo", c) as drv:
+        with pytest.raises(ReloadNotStartedError) as e:
+            await drv.reload()
+        assert e.value.code == "RELOAD_NOT_STARTED" and isinstance(e.value, TemporaryError)
+        assert "fw-solo did not go down" in str(e.value) and "`reload noconfirm`" in str(e.value)
+        assert fleet.state("fw-solo")["units"][0]["reloads"] == 0
+        await drv.reload()  # sent again: this time it runs, and the wait sees the reboot
+        await drv.wait_ready(None, 900)
+    assert fleet.state("fw-solo")["units"][0]["reloads"] == 1
 
 
 async def test_a_reload_slower_than_the_timeout(fleet):

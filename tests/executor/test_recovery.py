@@ -3,16 +3,20 @@ settled by re-discovery (target reached, untouched, or unreachable), before anyt
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import subprocess
 import sys
+from typing import Any
 
 from reconciler.core.model import DeviceState
 from reconciler.core.plan.model import SavedPlan
 from reconciler.executor import Connector, JobRequest, recover
 from reconciler.store import Job, JobDeviceStatus, JobStatus, Store, new_owner_id, open_store
 from reconciler.store.owners import local_key
-from tests.executor.conftest import Lab
+from reconciler.executor.session import Session
+from tests.executor.conftest import Lab, Recorder
 
 RUN = JobRequest(ignore_windows=True)
 
@@ -132,3 +136,63 @@ async def test_recovery_runs_before_a_new_apply_touches_anything(lab: Lab) -> No
         (DeviceState.UPGRADE_IN_PROGRESS, DeviceState.OPERATIONAL, job.id),  # recovery
         (DeviceState.OPERATIONAL, DeviceState.UPGRADE_IN_PROGRESS, result.job.id),
         (DeviceState.UPGRADE_IN_PROGRESS, DeviceState.OPERATIONAL, result.job.id)]
+
+
+class StopAfterReload(Recorder):
+    """A second Ctrl-C the moment the reload of `unit` has been sent: the runner stops dead, the
+    job is interrupted and the device left upgrade-in-progress for the next run."""
+
+    def __init__(self, session: Session, unit: str) -> None:
+        super().__init__()
+        self.session, self.unit = session, unit
+
+    def step_finished(self, device: str, index: int, total: int, step: Any, result: str) -> None:
+        if str(step.action) == "reload" and step.member == self.unit:
+            assert self.session.runner is not None
+            self.session.runner.hard_stop()
+
+
+async def cluster_stopped_while_unit_1_reloads(lab: Lab) -> Job:
+    """fw-dc-cluster upgraded up to the reload of its old control unit (unit-1, the last unit
+    to reload), then the runner is gone: unit-1 is absent from `show cluster info` while it
+    boots; the other three run the target."""
+    desired = lab.desired()
+    async with lab.session("doomed") as s:
+        saved, resolved = await s.plan(desired, ["fw-dc-cluster"])
+        job = s.create(saved, RUN, resolved)
+        with contextlib.suppress(asyncio.CancelledError):
+            await s.run(job, desired, events=StopAfterReload(s, "unit-1"))
+        task = asyncio.current_task()
+        assert task is not None
+        task.uncancel()
+    listed = {u["name"]: u["state"] for u in lab.sim("fw-dc-cluster")["units"]}
+    assert listed["unit-1"] != "up", listed  # still booting when the next run looks
+    return job
+
+
+async def test_a_cluster_unit_still_rebooting_is_waited_for_not_overlooked(lab: Lab) -> None:
+    # unit-1 takes 500 s (device time) to boot: recovery must wait for it within the job's
+    # reload timeout — its absence from the listing is not "every unit on target"
+    lab.fleet.add_fault("fw-dc-cluster", {"kind": "slow-reload", "seconds": 500,
+                                          "member": "unit-1"})
+    job = await cluster_stopped_while_unit_1_reloads(lab)
+    with open_store(lab.state) as store:
+        report = await run_recovery(lab, store)
+        (settled,) = report.settled
+        assert settled.job_id == job.id
+        assert settled.state is DeviceState.CONFIGURATION_REQUIRED, settled.detail
+        assert "every unit runs the job's target" in settled.detail
+    assert lab.running("fw-dc-cluster") == dict.fromkeys(
+        ("unit-1", "unit-2", "unit-3", "unit-4"), "9.4(1)")
+    assert {u["name"]: u["reloads"] for u in lab.sim("fw-dc-cluster")["units"]} == dict.fromkeys(
+        ("unit-1", "unit-2", "unit-3", "unit-4"), 1)
+
+
+async def test_a_cluster_unit_that_never_rejoins_puts_the_cluster_in_maintenance(lab: Lab) -> None:
+    lab.fleet.add_fault("fw-dc-cluster", {"kind": "unreachable-after-reload", "member": "unit-1"})
+    await cluster_stopped_while_unit_1_reloads(lab)
+    with open_store(lab.state) as store:
+        report = await run_recovery(lab, store)
+    (settled,) = report.settled
+    assert settled.state is DeviceState.MAINTENANCE
+    assert "unit-1 did not answer within 1200s" in settled.detail, settled.detail  # its policy

@@ -16,6 +16,7 @@ Two kinds of kill:
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import signal
 import sqlite3
@@ -38,7 +39,8 @@ from tests.executor.conftest import Lab, make_lab
 from tests.reliability.conftest import long_only
 from tests.reliability.invariants import unexplained_in_progress
 
-SEED = 8_2026
+# RECONCILER_CRASH_SEED replays the loop with another seed (a failure prints its kill points)
+SEED = int(os.environ.get("RECONCILER_CRASH_SEED", "82026"))
 # (devices, every unit's final release, reloads each unit needs in all: hops)
 SUBSETS: list[tuple[list[str], dict[str, int]]] = [
     (["fw-branch-01", "ep-win-001"], {"fw-branch-01": 1}),

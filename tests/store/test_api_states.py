@@ -88,6 +88,20 @@ def test_metadata_and_sync_records(store):
         ("main", "2222bbbb"), ("release", "3333cccc")]
 
 
+def test_cluster_units_are_remembered_until_forgotten(store):
+    assert store.cluster_units() == {}
+    store.remember_cluster_units("fw-dc", ["unit-2", "unit-1", "unit-2"])
+    store.remember_cluster_units("fw-lab", ["a", "b"])
+    store.set_meta("daemon.shard", {"index": 1, "of": 4})  # other metadata is not a cluster
+    assert store.cluster_units() == {"fw-dc": ("unit-1", "unit-2"), "fw-lab": ("a", "b")}
+    assert store.cluster_units(["fw-dc", "fw-other"]) == {"fw-dc": ("unit-1", "unit-2")}
+    assert store.forget_cluster_unit("fw-dc", "unit-9") is None
+    assert store.forget_cluster_unit("fw-dc", "unit-1") == ("unit-2",)
+    assert store.forget_cluster_unit("fw-dc", "unit-2") == ()
+    store.remember_cluster_units("fw-lab", [])  # no longer a cluster
+    assert store.cluster_units() == {}
+
+
 def test_info_overview(store):
     job = store.create_job([JobDeviceSpec("fw1"), JobDeviceSpec("fw2")], created_by="ops")
     store.discard_job(job.id, actor="ops")

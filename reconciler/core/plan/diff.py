@@ -77,8 +77,8 @@ def diff_device(resolved: ResolvedDevice, observed: ObservedDevice, memo: DiffMe
     members = observed.members
     vpn = any(t.is_vpn for t in resolved.targets)
     key = (id(resolved.targets), id(observed.running),
-           tuple((id(m.running), id(m.running_files), m.asdm_image, id(m.disks) if vpn else 0)
-                 for m in members))
+           tuple((id(m.running), id(m.running_files), m.asdm_image,
+                  (id(m.disks), m.reachable) if vpn else 0) for m in members))
     hit = memo.get(key)
     if hit is not None:
         names = [m.name for m in members]
@@ -97,8 +97,8 @@ def diff_device(resolved: ResolvedDevice, observed: ObservedDevice, memo: DiffMe
 
 def _diff(resolved: ResolvedDevice, observed: ObservedDevice) -> tuple[list[Drift], list[Finding]]:
     # reads resolved.targets, observed.running, and each member's running, running_files,
-    # asdm_image and (for VPN targets) disks, plus names: the memo key in diff_device must cover
-    # whatever this reads
+    # asdm_image and (for VPN targets) disks and reachable, plus names: the memo key in
+    # diff_device must cover whatever this reads
     drifts: list[Drift] = []
     findings: list[Finding] = []
     name = observed.name
@@ -120,8 +120,9 @@ def _diff(resolved: ResolvedDevice, observed: ObservedDevice) -> tuple[list[Drif
             # VPN images are only copied, never activated here (the VPN policy that references
             # them is configured elsewhere), so they converge once the file is on every unit.
             # Comparing the configured version would re-copy them on every run, forever.
-            missing = [m.name for m in observed.members
-                       if not any(d.has(image.name) for d in m.disks)] or (
+            # (a unit that does not answer has unknown disks: STANDBY_UNREACHABLE covers it)
+            missing = [m.name for m in observed.members if m.reachable
+                       and not any(d.has(image.name) for d in m.disks)] or (
                            [] if observed.members else [name])
             if not missing:
                 configured = {m.running[t] for m in observed.members if t in m.running}

@@ -18,7 +18,7 @@ from reconciler.core.model import (DesiredState, DeviceState, Image, ImageStatus
                                    Mode, ResolvedDevice)
 from reconciler.core.observed import ObservedDevice, Snapshot
 from reconciler.core.plan.checks.device import device_checks
-from reconciler.core.plan.checks.ha import ha_checks
+from reconciler.core.plan.checks.ha import ha_checks, unreachable_units
 from reconciler.core.plan.checks.images import bundle_checks, image_checks, repository_checks
 from reconciler.core.plan.checks.transitions import transition_checks
 from reconciler.core.plan.context import DeviceContext, Fleet
@@ -133,7 +133,10 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
         return blocked_plan([f], inv.mode if inv else None)
 
     drifts, drift_findings = diff_device(resolved, observed, fleet.memo.diffs)
-    if not drifts and not upstream and not drift_findings:
+    # a unit that does not answer (or a cluster unit missing from the listing) runs something
+    # unknown: the device is not in sync, whatever the other units run
+    answering = all(m.reachable for m in observed.members)
+    if not drifts and not upstream and not drift_findings and answering:
         return None  # in sync: the common case at fleet scale, kept cheap
     digest = fleet.memo.hasher.digest(observed)
     changes = tuple(d.change for d in drifts)
@@ -153,9 +156,10 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
             FindingCode.NOT_OBSERVED, f"{topology}: run `reconciler discover` again", name)],
             observed.mode, digest, changes)
     if not drifts:
-        if not upstream and not drift_findings:
+        unknown = [] if answering else unreachable_units(name, observed.mode, topology)
+        if not upstream and not drift_findings and not unknown:
             return None
-        return blocked_plan(drift_findings, observed.mode, digest)
+        return blocked_plan([*drift_findings, *unknown], observed.mode, digest)
 
     ctx = DeviceContext(name, resolved, observed, platform, topology, tuple(drifts), fleet)
     effective_state = state if state is not None else observed.state

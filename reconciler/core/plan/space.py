@@ -67,6 +67,8 @@ def plan_space(device: str, members: Sequence[Member], disk: str,
     findings: list[Finding] = []
     deletions: dict[str, tuple[FileEntry, ...]] = {}
     for m in members:
+        if not m.reachable:
+            continue  # its disks are unknown; STANDBY_UNREACHABLE already blocks the device
         d = m.disk(disk)
         if d is None:
             have = ", ".join(x.name for x in m.disks) or "none reported"

@@ -7,6 +7,7 @@ from reconciler.core.findings import Finding
 from reconciler.core.model import ImageType, Mode
 from reconciler.core.plan.context import DeviceContext
 from reconciler.core.plan.hops import train_text
+from reconciler.core.plan.topology import Topology
 from reconciler.core.versions import AsaVersion, VersionError, parse_version
 
 _CLUSTER_MIN = AsaVersion(9, 0, 1)
@@ -29,13 +30,11 @@ def active_active_message(ctx: DeviceContext) -> str:
             "allow_active_active_conversion: true to have these steps planned")
 
 
-def ha_checks(ctx: DeviceContext) -> list[Finding]:
-    if not ctx.is_ha or ctx.is_agent:
-        return []
+def unreachable_units(name: str, mode: Mode, topo: Topology) -> list[Finding]:
+    """A peer or cluster unit that does not answer: what it runs is unknown, so the device is
+    neither plannable nor in sync (a cluster's missing unit: reconciler.core.membership)."""
     out: list[Finding] = []
-    name, topo = ctx.name, ctx.topology
-
-    if ctx.mode in (Mode.ACTIVE_STANDBY, Mode.ACTIVE_ACTIVE):
+    if mode in (Mode.ACTIVE_STANDBY, Mode.ACTIVE_ACTIVE):
         if not topo.others:
             out.append(Finding(FindingCode.STANDBY_UNREACHABLE,
                                f"discovery found only {topo.primary.name} of the failover pair; "
@@ -46,17 +45,32 @@ def ha_checks(ctx: DeviceContext) -> list[Finding]:
                                    f"failover peer {m.name} cannot be reached; restore it "
                                    "(`show failover` on the active) before upgrading the pair",
                                    name, m.name))
-            elif m.standby_ready is False:
-                out.append(Finding(FindingCode.STANDBY_NOT_READY,
-                                   f"failover peer {m.name} is not in Standby Ready state; wait "
-                                   "for it (`show failover`) and plan again", name, m.name))
-    elif ctx.mode is Mode.CLUSTER:
+    elif mode is Mode.CLUSTER:
         for m in topo.others:
             if not m.reachable:
                 out.append(Finding(FindingCode.STANDBY_UNREACHABLE,
-                                   f"cluster data unit {m.name} cannot be reached; every unit is "
-                                   "reloaded in turn, so restore it (`show cluster info`) first",
+                                   f"cluster data unit {m.name} cannot be reached (it does not "
+                                   "answer, or `show cluster info` does not list it: reloading, "
+                                   "or gone); every unit is reloaded in turn, so restore it "
+                                   "first and plan again — if it left the cluster for good, "
+                                   f"`reconciler device forget-unit {name} {m.name}`",
                                    name, m.name))
+    return out
+
+
+def ha_checks(ctx: DeviceContext) -> list[Finding]:
+    if not ctx.is_ha or ctx.is_agent:
+        return []
+    out: list[Finding] = []
+    name, topo = ctx.name, ctx.topology
+
+    out += unreachable_units(name, ctx.mode, topo)
+    if ctx.mode in (Mode.ACTIVE_STANDBY, Mode.ACTIVE_ACTIVE):
+        for m in topo.others:
+            if m.reachable and m.standby_ready is False:
+                out.append(Finding(FindingCode.STANDBY_NOT_READY,
+                                   f"failover peer {m.name} is not in Standby Ready state; wait "
+                                   "for it (`show failover`) and plan again", name, m.name))
 
     if ctx.reloads and topo.needs_conversion and not ctx.settings.allow_active_active_conversion:
         out.append(Finding(FindingCode.ACTIVE_ACTIVE, active_active_message(ctx), name))
