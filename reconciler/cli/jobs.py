@@ -48,11 +48,11 @@ def _job(store: Store, ref: str) -> Job:
 
 def _interrupted_note(out: Console, store: Store, actor: str) -> None:
     """The cheap half of recovery: runners that died are recorded; devices wait for apply."""
-    from reconciler.executor.recovery import mark_interrupted_jobs, unsettled_devices
+    from reconciler.executor.recovery import (interrupted_line, mark_interrupted_jobs,
+                                              unsettled_devices)
 
     for job in mark_interrupted_jobs(store, actor):
-        out.print(f"job {job.id} ({job.name}) was interrupted: its runner {job.owner} stopped "
-                  "without finishing it", style="yellow", markup=False)
+        out.print(interrupted_line(job), style="yellow", markup=False)
     waiting = unsettled_devices(store)
     if waiting:
         out.print(f"{len(waiting)} device(s) of interrupted jobs await re-discovery "

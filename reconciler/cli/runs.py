@@ -260,6 +260,9 @@ async def start_or_schedule(session: Session, job: Job, desired: DesiredState, o
         return ExitCode.INTERRUPTED
     if report:
         print_result(out, session.store, result.job)
+    stopped_here = session.runner is not None and session.runner.stop_reason is not None
+    if stopped_here and result.job.status is JobStatus.ABORTED:
+        return ExitCode.INTERRUPTED  # Ctrl-C / SIGTERM stopped the job before its end
     return exit_code(result.job)
 
 

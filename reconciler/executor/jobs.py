@@ -96,8 +96,11 @@ def properties_for(plan: Plan, request: JobRequest, settings: Mapping[str, Setti
 
 def create_job(store: Store, saved: SavedPlan, request: JobRequest, *, created_by: str,
                settings: Mapping[str, Settings], origin: str = "apply",
-               retry_of: int | None = None, rollback_of: int | None = None) -> Job:
-    """Record a job for the runnable devices of `saved` (status `created`)."""
+               retry_of: int | None = None, rollback_of: int | None = None,
+               owner: str | None = None, ttl: float = 300.0) -> Job:
+    """Record a job for the runnable devices of `saved` (status `created`). `owner`: the run
+    that starts it next (recovery settles the job if that run dies first; see
+    `Store.create_job`)."""
     devices = runnable(saved.plan)
     if not devices:
         raise PermanentError("nothing to apply: no device of the plan has steps to run",
@@ -117,7 +120,7 @@ def create_job(store: Store, saved: SavedPlan, request: JobRequest, *, created_b
         commit=saved.plan.source.commit, plan_fingerprint=saved.plan.fingerprint,
         properties=props, approval_required=request.approval_required,
         allow_self_approval=request.allow_self_approval, retry_of=retry_of,
-        rollback_of=rollback_of)
+        rollback_of=rollback_of, owner=owner, ttl=ttl)
 
 
 def job_plan(job: Job) -> SavedPlan:

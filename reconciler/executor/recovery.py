@@ -1,7 +1,8 @@
 """Crash recovery, run before anything else by every apply, jobs and daemon run.
 
 1. Deploying jobs whose runner is gone (heartbeat expired, or a dead process on this host) are
-   marked `interrupted` — only one recoverer wins each job — with their unfinished devices.
+   marked `interrupted` — only one recoverer wins each job — with their unfinished devices;
+   so are jobs still `created` by a run that died before starting them (no device touched).
 2. Every device still `upgrade-in-progress` whose job is not deploying any more is settled by
    re-discovery, never by the old record: it is leased first (so no run touches it meanwhile),
    units that do not answer are given the job's reload timeout to come back (a unit killed
@@ -57,11 +58,18 @@ class RecoveryReport:
         return not self.interrupted and not self.settled
 
     def lines(self) -> list[str]:
-        out = [f"job {j.id} ({j.name}) was interrupted: {j.owner or 'its runner'} stopped "
-               "without finishing it" for j in self.interrupted]
+        out = [interrupted_line(j) for j in self.interrupted]
         out += [f"{s.device}: {s.detail}" + (f" -> {s.state}" if s.state else "")
                 for s in self.settled]
         return out
+
+
+def interrupted_line(job: Job) -> str:
+    if job.started_at is None:
+        return (f"job {job.id} ({job.name}) was interrupted before it started: "
+                f"{job.owner or 'the run that created it'} stopped first; no device was touched")
+    return (f"job {job.id} ({job.name}) was interrupted: {job.owner or 'its runner'} stopped "
+            "without finishing it")
 
 
 def mark_interrupted_jobs(store: Store, actor: str) -> list[Job]:

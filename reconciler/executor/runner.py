@@ -13,8 +13,9 @@
   keeping the order).
 - Stop conditions, checked before every start: an abort request (`reconciler jobs abort`, or
   Ctrl-C), a failure with `on_error: stop`, or the job being taken from us. Then no new device
-  starts, the devices running finish their whole run, and the rest are recorded `aborted`. That
-  is the SPEC's abort in both orders: sequential -> every device not yet started is aborted;
+  starts, the devices running finish their whole run, and the rest are recorded `aborted` (a
+  local stop request ends the job `aborted` too, recorded as an abort by the runner's actor).
+  That is the SPEC's abort in both orders: sequential -> every device not yet started is aborted;
   parallel -> the running devices finish, later ones never start. A single-device job runs to
   completion (the store refuses to abort it).
 - A second interruption (`hard_stop()`, a second Ctrl-C) cancels the running devices between two
@@ -113,9 +114,15 @@ class JobRunner:
     # ------------------------------------------------------------ control from outside
 
     def request_stop(self, reason: str) -> None:
-        """Start no new device; running ones finish (an abort, asked locally)."""
+        """Start no new device; running ones finish (an abort, asked locally: the job ends
+        `aborted` when devices were left unstarted, as after `reconciler jobs abort`)."""
         self._stop_requested = self._stop_requested or reason
         self._wake.set()
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why a stop was asked for locally (None: it was not)."""
+        return self._stop_requested
 
     def stop_between_steps(self, reason: str) -> None:
         """Start no new device, and stop each running one before its next step (never inside
@@ -234,8 +241,10 @@ class JobRunner:
         heartbeat.cancel()
         await asyncio.gather(heartbeat, return_exceptions=True)
         await asyncio.to_thread(buffer.close)
-        final = await asyncio.to_thread(self.store.finish_job, job.id, owner=self.owner,
-                                        comment=self._summary(outcomes))
+        # a stop asked for here (Ctrl-C, SIGTERM) is an abort, as `reconciler jobs abort` is
+        final = await asyncio.to_thread(
+            self.store.finish_job, job.id, owner=self.owner, comment=self._summary(outcomes),
+            abort_requested_by=self.actor if self._stop_requested else None)
         log.info("job_finished", status=str(final.status))
         self.events.job_finished(final.id, str(final.status))
         return JobResult(final, outcomes)

@@ -34,7 +34,7 @@ from reconciler.executor.jobs import (JobRequest, create_job, job_plan, job_sequ
 from reconciler.executor.recovery import RecoveryReport, recover
 from reconciler.executor.runner import JobResult, JobRunner, RunnerOptions, Schedule
 from reconciler.planning import with_known_units
-from reconciler.store import Job, JobStatus, Store, open_store
+from reconciler.store import Job, JobStatus, Store, new_owner_id, open_store
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,12 @@ class Session:
     def create(self, saved: SavedPlan, request: JobRequest,
                resolved: Mapping[str, ResolvedDevice], *, origin: str = "apply",
                retry_of: int | None = None, rollback_of: int | None = None) -> Job:
+        # this process starts the job next: should it die first, its identity tells recovery
+        # that the job was left behind (an approval job waits on purpose and gets none)
         return create_job(self.store, saved, request, created_by=self.actor,
                           settings=settings_of(resolved), origin=origin, retry_of=retry_of,
-                          rollback_of=rollback_of)
+                          rollback_of=rollback_of, owner=new_owner_id(),
+                          ttl=self.ws.runner.lease_ttl)
 
     def earliest_start(self, job: Job, now: datetime) -> datetime:
         """When the first device of `job` may start (schedule and maintenance windows)."""

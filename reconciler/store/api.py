@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (Connection, Engine, Row, bindparam, case, delete, exc, func, or_,
+from sqlalchemy import (Connection, Engine, Row, and_, bindparam, case, delete, exc, func, or_,
                         select, text, update)
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -49,6 +49,9 @@ _NOT_STARTED = frozenset({JobStatus.CREATED, JobStatus.SUBMITTED, JobStatus.APPR
                           JobStatus.REJECTED, JobStatus.SCHEDULED})
 _RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.ABORTED, JobStatus.INTERRUPTED})
 _UNITS = "cluster-units:"  # store_meta key prefix: the units seen in a cluster device
+# a job created by a run that meant to start it at once (approval jobs wait on purpose)
+_ORPHAN_CREATED = and_(t.jobs.c.status == JobStatus.CREATED.value, t.jobs.c.owner.is_not(None),
+                       t.jobs.c.approval_required.is_(False))
 
 
 class Store:
@@ -131,9 +134,18 @@ class Store:
         allow_self_approval: bool = False,
         retry_of: int | None = None,
         rollback_of: int | None = None,
+        owner: str | None = None,
+        ttl: float = 300.0,
     ) -> Job:
-        """Record a new job in `created` state; devices run in the order given."""
+        """Record a new job in `created` state; devices run in the order given.
+
+        `owner`: the run that creates the job to start it at once (a job without approval).
+        If that run dies before `start_job` — its process is gone (seen from this host), or
+        `ttl` seconds pass without a start — recovery finds the job (`find_interrupted_jobs`)
+        instead of leaving it `created` for ever."""
         properties = properties or JobProperties()
+        if owner is not None:
+            _check_ttl(ttl)
         names = [d.device for d in devices]
         if not names:
             raise PermanentError("a job needs at least one device")
@@ -172,6 +184,8 @@ class Store:
                 approval_required=approval_required, allow_self_approval=allow_self_approval,
                 created_by=created_by, created_at=now, updated_at=now,
                 scheduled_at=properties.schedule, retry_of=retry_of, rollback_of=rollback_of,
+                **({"owner": owner, "heartbeat_expires_at": now + timedelta(seconds=ttl)}
+                   if owner is not None and not approval_required else {}),
             ).returning(t.jobs.c.id)).scalar_one()
             conn.execute(t.job_devices.insert(), [
                 {"job_id": job_id, "device": d.device, "seq": i,
@@ -418,10 +432,12 @@ class Store:
             return self._load_job(conn, row.id)
 
     def finish_job(self, job_id: int, *, owner: str, status: JobStatus | None = None,
-                   comment: str = "") -> Job:
+                   comment: str = "", abort_requested_by: str | None = None) -> Job:
         """End a deploying job. Without `status` it is derived from its devices: deployed when
         every device succeeded, aborted when an abort left devices unstarted, failed otherwise.
-        Releases the owner's leases on the job's devices."""
+        `abort_requested_by`: the runner was told to stop where it runs (Ctrl-C, SIGTERM) —
+        an abort like `request_abort`, recorded now if none was. Releases the owner's leases on
+        the job's devices."""
         with self._tx() as conn:
             now = self._now(conn)
             row = self._job_row(conn, job_id, lock=True)
@@ -433,9 +449,13 @@ class Store:
             if open_:
                 raise ConflictError(f"job {row.name} still has {open_} device(s) pending or "
                                     "running", hint="record every device's outcome first")
+            abort: dict[str, Any] = {}
+            if abort_requested_by is not None and row.abort_requested_at is None:
+                abort = {"abort_requested_at": now, "abort_requested_by": abort_requested_by}
             if status is None:
-                status = _outcome(counts, row.abort_requested_at is not None)
-            self._transition(conn, row, status, owner, comment, now, heartbeat_expires_at=None)
+                status = _outcome(counts, row.abort_requested_at is not None or bool(abort))
+            self._transition(conn, row, status, owner, comment, now, heartbeat_expires_at=None,
+                             **abort)
             conn.execute(delete(t.device_leases).where(
                 t.device_leases.c.owner == owner,
                 t.device_leases.c.device.in_(select(t.job_devices.c.device)
@@ -446,11 +466,14 @@ class Store:
 
     def find_interrupted_jobs(self) -> list[Job]:
         """Deploying jobs whose runner is gone: its heartbeat expired (store clock), or it ran on
-        this host and its process no longer exists."""
+        this host and its process no longer exists. Also jobs still `created` by a run that
+        meant to start them at once (they have an owner) and is gone the same way: killed
+        between creating and starting the job."""
         with self._tx(write=False) as conn:
             now = self._now(conn)
-            rows = conn.execute(select(t.jobs).where(
-                t.jobs.c.status == JobStatus.DEPLOYING.value).order_by(t.jobs.c.id)).all()
+            rows = conn.execute(select(t.jobs).where(or_(
+                t.jobs.c.status == JobStatus.DEPLOYING.value, _ORPHAN_CREATED))
+                .order_by(t.jobs.c.id)).all()
             dead = [r for r in rows if _runner_dead(r, now)]
             summaries = self._summaries(conn, [r.id for r in dead])
             return [_job(r, summaries.get(r.id, JobSummary())) for r in dead]
@@ -467,6 +490,11 @@ class Store:
         with self._tx() as conn:
             now = self._now(conn)
             row = self._job_row(conn, job_id, lock=True)
+            if JobStatus(row.status) is JobStatus.CREATED and row.owner \
+                    and not row.approval_required:
+                if not force and not _runner_dead(row, now):
+                    return None
+                return self._interrupted_before_start(conn, row, now, actor)
             if JobStatus(row.status) is not JobStatus.DEPLOYING:
                 return None
             if not force and not _runner_dead(row, now):
@@ -492,6 +520,25 @@ class Store:
             conn.execute(t.commentary.insert().values(job_id=row.id, device=None, at=now,
                                                       text=redact(note)))
             return self._load_job(conn, row.id)
+
+    def _interrupted_before_start(self, conn: Connection, row: Row[Any], now: datetime,
+                                  actor: str) -> Job:
+        """A job whose creating run died before starting it: it touched nothing; it ends
+        interrupted (retry makes a new job) with every device not started, and anything
+        recorded under it is released."""
+        why = (f"interrupted before it started: run {row.owner} created the job and stopped "
+               "before starting it (killed or crashed); no device was touched")
+        conn.execute(update(t.job_devices).where(
+            t.job_devices.c.job_id == row.id,
+            t.job_devices.c.status == JobDeviceStatus.PENDING.value)
+            .values(status=JobDeviceStatus.ABORTED.value, finished_at=now,
+                    message=redact(f"not started: {why}")))
+        self._transition(conn, row, JobStatus.INTERRUPTED, actor, why, now,
+                         heartbeat_expires_at=None)
+        conn.execute(delete(t.device_leases).where(t.device_leases.c.job_id == row.id))
+        conn.execute(t.commentary.insert().values(job_id=row.id, device=None, at=now,
+                                                  text=redact(why)))
+        return self._load_job(conn, row.id)
 
     # -- transcript and commentary
 

@@ -22,7 +22,8 @@ class JobStatus(enum.StrEnum):
     Without approval: created -> deploying -> deployed | failed | aborted.
     With approval:    created -> submitted -> approved | rejected -> deploying -> ...
     A job that has not started can be discarded; a scheduled job waits for its time.
-    `interrupted` is set by the next run when the runner of a deploying job died.
+    `interrupted` is set by the next run when the runner of a deploying job died — or when the
+    run that created a job (without approval) died before it could start it.
     """
 
     CREATED = "created"
@@ -54,7 +55,9 @@ TERMINAL_JOB_STATUSES = frozenset({JobStatus.DEPLOYED, JobStatus.FAILED, JobStat
 _S = JobStatus
 # from -> allowed targets. A rejected job can be edited (back to created) and resubmitted.
 JOB_TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = {
-    _S.CREATED: frozenset({_S.SUBMITTED, _S.SCHEDULED, _S.DEPLOYING, _S.DISCARDED}),
+    # created -> interrupted: the run that created it died before starting it (recovery)
+    _S.CREATED: frozenset({_S.SUBMITTED, _S.SCHEDULED, _S.DEPLOYING, _S.DISCARDED,
+                           _S.INTERRUPTED}),
     _S.SUBMITTED: frozenset({_S.APPROVED, _S.REJECTED, _S.CREATED, _S.DISCARDED}),
     _S.REJECTED: frozenset({_S.CREATED, _S.SUBMITTED, _S.DISCARDED}),
     _S.APPROVED: frozenset({_S.SCHEDULED, _S.DEPLOYING, _S.DISCARDED}),
@@ -188,7 +191,7 @@ class Job:
     scheduled_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
-    owner: str | None  # runner id (host:pid:uuid) while deploying
+    owner: str | None  # runner id (host:pid:uuid) while deploying; before, the creating run's
     heartbeat_expires_at: datetime | None
     abort_requested_at: datetime | None
     abort_requested_by: str | None

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,6 +185,52 @@ def test_kill_9_mid_job_is_recovered_by_the_next_run(tmp_path: Path,
         assert doc["devices"][0]["status"] == "interrupted"
         assert [c["to"] for c in doc["device_states"]] == ["upgrade-in-progress", "operational"]
         assert any(c["text"].startswith("recovered by") for c in doc["commentary"])
+
+
+def untimed(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Units without what time alone changes (uptime)."""
+    return [{k: v for k, v in u.items() if k != "uptime"} for u in units]
+
+
+def test_first_ctrl_c_aborts_the_job_and_exits_130(tmp_path: Path,
+                                                   example_images: Path) -> None:
+    """Ctrl-C while the first device of a sequential job reloads: no new device starts, the
+    running one finishes its run, the job ends `aborted` (as `reconciler jobs abort` would
+    leave it) and `apply` exits 130, the contract's code for a run stopped by Ctrl-C/SIGTERM."""
+    with sim_repo(tmp_path / "repo", example_images, time_scale=100) as sim:
+        db = sim.root / ".reconciler" / "state.db"
+        pair_before = untimed(sim.state("fw-pair-2")["units"])
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", *APPLY, "--auto-approve", "--order",
+             "sequential", "--device", "fw-branch-01", "--device", "fw-pair-2"],
+            cwd=sim.root, env=sim.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not transcript_has(db, "reload noconfirm"):
+                assert runner.poll() is None, runner.stdout.read() if runner.stdout else ""
+                assert time.monotonic() < deadline, "the job never reached the reload"
+                time.sleep(0.02)
+            runner.send_signal(signal.SIGINT)
+            out, _ = runner.communicate(timeout=120)
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+                runner.wait(timeout=10)
+        assert runner.returncode == 130, out
+        assert "abort requested: no new device starts" in out and "Traceback" not in out
+        [job] = json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout)
+        assert job["status"] == "aborted", job
+        doc = json.loads(reconciler(sim, "jobs", "show", str(job["id"]), "--format",
+                                    "json").stdout)
+        statuses = {d["device"]: (d["status"], d["message"]) for d in doc["devices"]}
+        assert statuses["fw-branch-01"][0] == "succeeded"  # it finished its run
+        assert statuses["fw-pair-2"][0] == "aborted"
+        assert statuses["fw-pair-2"][1].startswith("not started: abort requested by")
+        assert sim.running("fw-branch-01") == {"fw-branch-01": "9.4(1)"}
+        assert untimed(sim.state("fw-pair-2")["units"]) == pair_before  # never touched
+        states = json.loads(reconciler(sim, "device", "states", "--format", "json").stdout)
+        assert states["devices"] == [], states  # every device is operational
 
 
 def test_a_plan_made_from_uncommitted_edits_is_refused_unless_allowed(sim: SimRepo) -> None:

@@ -12,10 +12,11 @@ from typing import Any
 
 from reconciler.core.model import DeviceState
 from reconciler.core.plan.model import SavedPlan
-from reconciler.executor import Connector, JobRequest, recover
+from reconciler.executor import Connector, JobRequest, create_job, recover
+from reconciler.executor.recovery import interrupted_line
 from reconciler.store import Job, JobDeviceStatus, JobStatus, Store, new_owner_id, open_store
 from reconciler.store.owners import local_key
-from reconciler.executor.session import Session
+from reconciler.executor.session import Session, settings_of
 from tests.executor.conftest import Lab, Recorder
 
 RUN = JobRequest(ignore_windows=True)
@@ -196,3 +197,29 @@ async def test_a_cluster_unit_that_never_rejoins_puts_the_cluster_in_maintenance
     (settled,) = report.settled
     assert settled.state is DeviceState.MAINTENANCE
     assert "unit-1 did not answer within 1200s" in settled.detail, settled.detail  # its policy
+
+
+async def test_a_job_left_created_by_a_killed_run_is_settled_by_the_next_run(lab: Lab) -> None:
+    """Killed between creating its job and starting it (kill -9, or Ctrl-C before the signal
+    handlers are in place): the job never ran; the next run records it interrupted before it
+    started, its devices not started, and goes on — it is no longer left `created`."""
+    desired = lab.desired()
+    before = lab.fingerprints()
+    async with lab.session("doomed") as s:
+        saved, resolved = await s.plan(desired, ["fw-branch-01", "ep-win-001"])
+        orphan = create_job(s.store, saved, RUN, created_by="doomed",
+                            settings=settings_of(resolved), owner=dead_owner())
+        waiting = s.create(saved, JobRequest(approval_required=True), resolved)
+    result, _ = await lab.apply(["fw-branch-01"])  # the next run: recovery first
+    assert result.ok
+    with open_store(lab.state) as store:
+        job = store.get_job(orphan.id)
+        assert job.status is JobStatus.INTERRUPTED and job.started_at is None
+        assert {d.device: d.status for d in store.job_devices(orphan.id)} == {
+            "fw-branch-01": JobDeviceStatus.ABORTED, "ep-win-001": JobDeviceStatus.ABORTED}
+        assert store.get_job(waiting.id).status is JobStatus.CREATED  # waits for approval
+        history = [c.job_id for c in store.device_state_history("ep-win-001")]
+    assert history == [] and lab.fingerprint("ep-win-001") == before["ep-win-001"]
+    line = interrupted_line(job)
+    assert line.startswith(f"job {orphan.id} (") and "interrupted before it started" in line
+    assert "no device was touched" in line

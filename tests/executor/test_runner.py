@@ -146,8 +146,13 @@ async def test_local_stop_request_behaves_like_an_abort(lab: Lab) -> None:
         job = session.create(saved, JobRequest(ignore_windows=True, order=Order.SEQUENTIAL),
                              resolved)
         result = await session.run(job, desired, events=StopAfterFirst())
+    assert result.outcomes["ep-lnx-001"].status is JobDeviceStatus.SUCCEEDED  # ran to its end
     assert result.outcomes["ep-win-001"].status is JobDeviceStatus.ABORTED
-    assert result.job.status is JobStatus.FAILED  # aborted devices, but no abort was recorded
+    assert result.outcomes["ep-win-001"].message == \
+        "not started: abort requested by tester (interrupt)"
+    # a stop asked for where the job runs is an abort, recorded like `reconciler jobs abort`
+    assert result.job.status is JobStatus.ABORTED
+    assert result.job.abort_requested_by == "tester" and result.job.abort_requested_at
 
 
 async def test_a_device_leased_by_another_run_is_skipped_untouched(lab: Lab) -> None:

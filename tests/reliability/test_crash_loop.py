@@ -33,7 +33,7 @@ from sqlalchemy import Engine, event
 from reconciler.core.model import DeviceState, TlsSettings
 from reconciler.executor import JobRequest
 from reconciler.sim.app import create_app
-from reconciler.store import JobStatus, open_store
+from reconciler.store import JobDeviceStatus, JobStatus, open_store
 from reconciler.store import owners
 from tests.executor.conftest import Lab, make_lab
 from tests.reliability.conftest import long_only
@@ -142,16 +142,21 @@ async def one_kill(lab: Lab, names: list[str], hops: dict[str, int], at: int) ->
         if left:
             job = s.create(saved, JobRequest(ignore_windows=True), resolved)
             result = await s.run(job, desired)
-    # a job the dead run had started is found and marked interrupted (one that it had only
-    # created, its start rolled back by the kill, touched nothing and is left as it was)
-    expected = [1] if left_behind is JobStatus.DEPLOYING else []
-    assert [j.id for j in report.interrupted] == expected, (switch.where, left_behind)
+    # the dead run's job is found and marked interrupted, whether it had started it or only
+    # created it (its start rolled back by the kill: nothing was touched, nothing left created)
+    found = left_behind in (JobStatus.DEPLOYING, JobStatus.CREATED)
+    assert [j.id for j in report.interrupted] == ([1] if found else []), \
+        (switch.where, left_behind)
     with open_store(lab.state) as store:
         assert unexplained_in_progress(store) == []
         jobs = store.list_jobs()
         first = next(j for j in jobs if j.id == 1)
-        if left_behind is JobStatus.DEPLOYING:
+        assert first.status.is_terminal, (switch.where, first.status)
+        if found:
             assert first.status is JobStatus.INTERRUPTED, (switch.where, first.status)
+        if left_behind is JobStatus.CREATED:
+            assert first.started_at is None and {d.status for d in store.job_devices(1)} == {
+                JobDeviceStatus.ABORTED}, switch.where
         assert store.leases() == []
         states = {n: store.get_device_state(n).state for n in names}
     assert result is None or result.job.status is JobStatus.DEPLOYED, \

@@ -209,6 +209,42 @@ def test_finish_needs_every_outcome_and_the_owner(store):
     assert [x.device for x in store.leases(owner=owner)] == ["other"]  # job's leases released
 
 
+def test_a_job_its_creator_left_created_is_interrupted_before_start(store):
+    """A run killed between creating and starting its job: the next run finds the job (the
+    creator's process is gone, or its time to start ran out) instead of leaving it `created`
+    for ever; approval jobs and jobs created without an owner wait on purpose."""
+    gone = "elsewhere.example:4242:0badc0de"  # liveness unknowable from here: time decides
+    live = new_owner_id()
+    orphan = store.create_job(_devices("fw1", "fw2"), created_by="ci", owner=gone, ttl=60)
+    mine = store.create_job(_devices("fw3"), created_by="ci", owner=live, ttl=60)
+    approval = store.create_job(_devices("fw4"), created_by="ci", owner=gone, ttl=60,
+                                approval_required=True)
+    plain = store.create_job(_devices("fw5"), created_by="ci")
+    store.acquire("fw1", gone, ttl=60, job_id=orphan.id)
+    assert orphan.owner == gone and approval.owner is None
+    assert store.find_interrupted_jobs() == []  # within its time: maybe just slow
+    assert store.mark_interrupted(orphan.id, actor="next") is None
+    with store._engine.begin() as conn:  # its time ran out (the clock cannot be moved)
+        conn.execute(update(t.jobs).values(heartbeat_expires_at=store.now() - timedelta(1)))
+    assert [j.id for j in store.find_interrupted_jobs()] == [orphan.id, mine.id]
+    done = store.mark_interrupted(orphan.id, actor="next")
+    assert done is not None and done.status is JobStatus.INTERRUPTED
+    assert done.started_at is None and done.finished_at is not None
+    assert store.mark_interrupted(orphan.id, actor="other") is None  # one recoverer wins
+    devices = store.job_devices(orphan.id)
+    assert {d.status for d in devices} == {JobDeviceStatus.ABORTED}
+    assert all(d.message.startswith("not started: interrupted before it started") for d in devices)
+    (last,) = store.job_history(orphan.id)[-1:]
+    assert (last.from_status, last.to_status, last.actor) == (
+        JobStatus.CREATED, JobStatus.INTERRUPTED, "next")
+    assert "no device was touched" in last.comment
+    assert store.lease("fw1") is None  # whatever it held under the job is released
+    for job in (approval, plain):
+        assert store.get_job(job.id).status is JobStatus.CREATED
+    retry = store.create_job(_devices("fw1", "fw2"), created_by="ops", retry_of=orphan.id)
+    assert retry.retry_of == orphan.id  # an interrupted job can be retried
+
+
 def test_job_device_transitions_are_checked(store):
     job = store.create_job(_devices("fw1"), created_by="ops")
     with pytest.raises(IllegalTransitionError, match="pending; it cannot become succeeded"):
