@@ -468,9 +468,10 @@ class Driver(abc.ABC):
             retry = resp.headers.get("retry-after")
             # a 503 is the device's own "not now"; 502/504 come from something in between
             # that may have passed the request on
-            raise (ServiceUnavailableError if s == 503 else UnreachableError)(f"{label}: the device is not responding (HTTP {s})", device=self.name,
-                                   member=member, retry_after=float(retry) if retry and retry.isdigit() else None,
-                                   hint="the unit may be reloading; it is retried")
+            cls = ServiceUnavailableError if s == 503 else UnreachableError
+            raise cls(f"{label}: the device is not responding (HTTP {s})", device=self.name,
+                      member=member, retry_after=float(retry) if retry and retry.isdigit() else None,
+                      hint="the unit may be reloading; it is retried")
         if s == 429 or s >= 500:
             raise TransientDeviceError(f"{label}: HTTP {s} ({detail})", code=f"HTTP_{s}", device=self.name,
                                        member=member, hint="transient device error; it is retried")
