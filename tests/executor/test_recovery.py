@@ -172,9 +172,9 @@ async def cluster_stopped_while_unit_1_reloads(lab: Lab) -> Job:
 
 
 async def test_a_cluster_unit_still_rebooting_is_waited_for_not_overlooked(lab: Lab) -> None:
-    # unit-1 takes 500 s (device time) to boot: recovery must wait for it within the job's
+    # unit-1 takes 700 s (device time) to boot: recovery must wait for it within the job's
     # reload timeout — its absence from the listing is not "every unit on target"
-    lab.fleet.add_fault("fw-dc-cluster", {"kind": "slow-reload", "seconds": 500,
+    lab.fleet.add_fault("fw-dc-cluster", {"kind": "slow-reload", "seconds": 700,
                                           "member": "unit-1"})
     job = await cluster_stopped_while_unit_1_reloads(lab)
     with open_store(lab.state) as store:
