@@ -34,6 +34,7 @@ from reconciler.core.observed import FileEntry, Member
 from reconciler.core.plan.context import DeviceContext
 from reconciler.core.plan.diff import file_name
 from reconciler.core.plan.model import ReadyCondition, Step
+from reconciler.core.versions import VersionError, same_release
 
 A = StepAction
 MAX_BOOT_ENTRIES = 4
@@ -145,6 +146,19 @@ def _reload_and_wait(s: _Steps, member: str, via: str | None, img: Image, timeou
     s.add(A.WAIT_READY, member, via=via, timeout=timeout, wait_for=cond, hop=hop)
 
 
+def _on_release(members: Sequence[Member], img: Image) -> frozenset[str]:
+    """Units that already run `img`'s release (an interrupted job got them through this hop)."""
+    out = set()
+    for m in members:
+        running = m.running.get(img.type)
+        try:
+            if running and same_release(img.type, running, img.version):
+                out.add(m.name)
+        except VersionError:
+            continue
+    return frozenset(out)
+
+
 def build_steps(ctx: DeviceContext, copies: Mapping[str, Sequence[Image]],
                 deletions: Mapping[str, Sequence[FileEntry]]) -> tuple[Step, ...]:
     s = _Steps()
@@ -209,8 +223,9 @@ def build_steps(ctx: DeviceContext, copies: Mapping[str, Sequence[Image]],
         if not ctx.reloads:
             break
         timeout = settings.reload_timeout
-        # units an interrupted job already left on the target are not reloaded again
-        done = upgraded if len(passes) == 1 else frozenset()
+        # units an interrupted job already left on the target — or, on an HA hop, on that
+        # hop's release — are not reloaded again
+        done = upgraded if last else _on_release(topo.members, img)
         if ctx.mode is Mode.STANDALONE or not others:
             _reload_and_wait(s, primary.name, None, img, timeout, ReadyCondition.REACHABLE, hop)
             _check(s, primary.name, None, img, hop)

@@ -100,3 +100,34 @@ def test_pair_reloads_the_standby_first_and_switches_before_the_active(start, ta
             prev = [x for x in d.steps[:i] if x.action is A.CHECK_VERSION]
             assert prev and prev[-1].member == s.member, "checked before it takes over"
             active = s.member
+
+
+HOPS = ["9.1(6)", "9.2(3)", "9.3(3)", "9.4(1)"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(cluster=st.booleans(), size=st.integers(min_value=1, max_value=5),
+       start=st.sampled_from(HOPS[:2]), ahead=st.sets(st.integers(0, 5)))
+def test_a_unit_an_interrupted_job_took_through_a_hop_is_not_reloaded_into_it_again(
+        cluster, size, start, ahead):
+    """Killed half-way through an HA hop: the units that already run that hop's release are
+    checked, not reloaded again; every unit is reloaded once per release it still needs (the
+    crash loop's no-double-reload rule; it failed for hops before)."""
+    step = HOPS[HOPS.index(start) + 1]
+    if cluster:
+        names = [f"u{i}" for i in range(size + 1)]
+        roles = ["control", *["data"] * size]
+    else:
+        names, roles = ["a", "b"], ["active", "standby"]
+    moved = {n for i, n in enumerate(names) if i in ahead}
+    if len(moved) == len(names):
+        return  # every unit through the hop: the plan starts from the next one
+    members = [_unit(n, r, step if n in moved else start,
+                     **({"unit_id": i + 1} if cluster else {}))
+               for i, (n, r) in enumerate(zip(names, roles, strict=True))]
+    d = _plan("cluster" if cluster else "active-standby", members, start, "9.4(1)")
+    reloads = {n: sum(1 for s in d.steps if s.action is A.RELOAD and s.member == n)
+               for n in names}
+    need = {n: len(HOPS) - 1 - HOPS.index(step if n in moved else start) for n in names}
+    assert reloads == need, [(s.action, s.member, s.version) for s in d.steps]
+    _check_common(d, set(names), "9.4(1)")
