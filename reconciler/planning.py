@@ -24,6 +24,7 @@ from reconciler.core.plan import Plan, plan_fleet
 from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
+    from reconciler.core.plan.incremental import PlanMemory
     from reconciler.discovery import ClientFactory, Progress
     from reconciler.gitops.revision import Revision
     from reconciler.drivers.base import DriverOptions, Transcript
@@ -145,13 +146,14 @@ def stored_device_states(root: Path, state_url: str | None, names: Iterable[str]
 
 def make_plan(desired: DesiredState, snapshot: Snapshot, status: Mapping[str, ImageStatus],
               states: Mapping[str, DeviceState], *, only: set[str] | None = None,
-              findings: Iterable[Finding] = (), dirty: bool = False
-              ) -> tuple[Plan, dict[str, ResolvedDevice]]:
+              findings: Iterable[Finding] = (), dirty: bool = False,
+              memory: PlanMemory | None = None) -> tuple[Plan, dict[str, ResolvedDevice]]:
     """Resolve and plan; returns the plan and the resolution (settings, windows, targets).
-    `dirty`: the files differ from the commit they were read with (the plan says so)."""
+    `dirty`: the files differ from the commit they were read with (the plan says so).
+    `memory`: plan again only the devices whose inputs changed since its last plan."""
     resolved, resolve_findings = resolve(desired, snapshot)
     plan = plan_fleet(desired, resolved, snapshot, status, device_states=states, only=only,
-                      findings=[*findings, *resolve_findings])
+                      findings=[*findings, *resolve_findings], memory=memory)
     if dirty:
         plan = replace(plan, source=replace(plan.source, dirty=True))
     return plan, resolved

@@ -19,9 +19,10 @@ from pathlib import Path
 from types import TracebackType
 
 from reconciler.core.findings import Finding
-from reconciler.core.model import DesiredState, ResolvedDevice, Settings
+from reconciler.core.model import DesiredState, DeviceState, ResolvedDevice, Settings
 from reconciler.core.observed import Snapshot
 from reconciler.core.plan.fingerprint import check_fresh, planned, saved_plan
+from reconciler.core.plan.incremental import PlanMemory
 from reconciler.core.plan.model import SavedPlan
 from reconciler.discovery import Progress
 from reconciler.drivers.base import DriverOptions
@@ -88,20 +89,25 @@ class Session:
 
     async def plan(self, desired: DesiredState, names: Iterable[str] | None = None, *,
                    findings: Sequence[Finding] = (), snapshot: Snapshot | None = None,
-                   progress: Progress | None = None, dirty: bool = False
+                   progress: Progress | None = None, dirty: bool = False,
+                   states: Mapping[str, DeviceState] | None = None,
+                   memory: PlanMemory | None = None
                    ) -> tuple[SavedPlan, dict[str, ResolvedDevice]]:
         """Discover (unless given a snapshot) and plan `names` (default: every device).
-        `dirty`: the desired files differ from their commit (the plan records it)."""
+        `dirty`: the desired files differ from their commit (the plan records it).
+        `states`: the device states, when the caller just read them from the store.
+        `memory`: plan again only the devices that changed since its last plan (the daemon)."""
         from reconciler.planning import image_status, make_plan
 
         only = set(names) if names is not None else None
         if snapshot is None:
             snapshot = await self.discover(desired, only, progress=progress)
         status = await asyncio.to_thread(image_status, self.ws.images_dir, desired)
-        records = await asyncio.to_thread(self.store.device_states, only or desired.inventory)
-        states = {n: r.state for n, r in records.items()}
+        if states is None:
+            records = await asyncio.to_thread(self.store.device_states, only or desired.inventory)
+            states = {n: r.state for n, r in records.items()}
         plan, resolved = make_plan(desired, snapshot, status, states, only=only,
-                                   findings=findings, dirty=dirty)
+                                   findings=findings, dirty=dirty, memory=memory)
         return saved_plan(plan, snapshot.devices), resolved
 
     async def check_fresh(self, saved: SavedPlan, desired: DesiredState) -> Snapshot:
