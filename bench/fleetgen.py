@@ -544,13 +544,15 @@ def _install(dev: Device, version: str) -> None:
 
 def generate_fleet(n: int, seed: int, out: str | Path, *, sim: bool = False,
                    address_base: str | None = None, ca_bundle: str | None = None,
-                   unreachable_rate: float = 0.002, converged: bool = False) -> FleetInfo:
+                   unreachable_rate: float = 0.002, converged: bool = False,
+                   sim_json: bool = False) -> FleetInfo:
     """Write desired/, inventory/devices.yaml, snapshot.json (and simfleet.yaml with `sim`)
     for `n` devices into `out`.
 
     `converged`: the same fleet (same devices, policy and problems) with every device already
     running what the policy wants (region targets, data-centre VPN bundle, canary overrides), as
-    after a completed rollout: nothing drifts."""
+    after a completed rollout: nothing drifts. `sim_json`: the simulated twin as simfleet.json
+    (JSON is YAML too, so `reconciler simulate --fleet` reads it; Python reads it ~20x faster)."""
     root = Path(out)
     rng = random.Random(seed)
     devices = _build_devices(n, rng, address_base, unreachable_rate, converged)
@@ -580,11 +582,14 @@ def generate_fleet(n: int, seed: int, out: str | Path, *, sim: bool = False,
         "snapshot.json": _snapshot_text(devices),
     }
     if sim:
-        texts["simfleet.yaml"] = _dump(
-            {"version": 1, "auth": {"username": "admin", "password": PASSWORD_REF},
-             "timings": {"reload_seconds": 420, "ready_seconds": 60},
-             "devices": [_sim_device(d) for d in devices]},
-            "# simulated twin of the generated fleet (docs/simulator.md)\n")
+        twin = {"version": 1, "auth": {"username": "admin", "password": PASSWORD_REF},
+                "timings": {"reload_seconds": 420, "ready_seconds": 60},
+                "devices": [_sim_device(d) for d in devices]}
+        if sim_json:
+            texts["simfleet.json"] = json.dumps(twin, separators=(",", ":")) + "\n"
+        else:
+            texts["simfleet.yaml"] = _dump(twin, "# simulated twin of the generated fleet "
+                                                 "(docs/simulator.md)\n")
     sizes = {}
     for rel, text in texts.items():
         data = text.encode()
@@ -601,12 +606,17 @@ def main() -> None:
     ap.add_argument("--devices", "-n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--sim", action="store_true", help="also write simfleet.yaml")
+    ap.add_argument("--sim-json", action="store_true",
+                    help="with --sim: write the twin as simfleet.json (faster to read)")
     ap.add_argument("--address-base", help="inventory addresses BASE/d/NAME (a simulator URL)")
     ap.add_argument("--converged", action="store_true",
                     help="every device already runs its targets (nothing drifts)")
+    ap.add_argument("--unreachable-rate", type=float, default=0.002,
+                    help="share of devices that do not answer (default 0.002)")
     a = ap.parse_args()
     info = generate_fleet(a.devices, a.seed, a.out, sim=a.sim, address_base=a.address_base,
-                          converged=a.converged)
+                          converged=a.converged, unreachable_rate=a.unreachable_rate,
+                          sim_json=a.sim_json)
     print(f"{info.devices} devices ({info.members} units), {info.groups} groups, "
           f"{info.overrides} overrides, {info.unreachable} unreachable in {info.root}")
     for rel, size in info.files.items():

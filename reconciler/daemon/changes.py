@@ -11,7 +11,7 @@ a few microseconds per device, a small fraction of discovering it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.core.model import DeviceState
 from reconciler.core.observed import ObservedDevice, Snapshot
@@ -47,6 +47,17 @@ def changed_devices(before: Basis | None, now: Basis) -> set[str] | None:
     out.update(n for n in old if n not in new)
     out.update(before.unreachable ^ now.unreachable)
     return out
+
+
+def carry_over(before: Basis, now: Basis, snapshot: Snapshot, changed: set[str]
+               ) -> tuple[Basis, Snapshot]:
+    """`now` and `snapshot` with every unchanged device's observation replaced by the equal
+    object of `before`: the planner's memory then recognises it by identity (no second
+    comparison), and this cycle's duplicates can be freed."""
+    old = before.observed
+    devices = {n: (d if n in changed or n not in old else old[n])
+               for n, d in snapshot.devices.items()}
+    return replace(now, observed=devices), replace(snapshot, devices=devices)
 
 
 def unchanged(before: Basis | None, now: Basis, changed: set[str] | None) -> bool:

@@ -36,7 +36,8 @@ from reconciler.core.model import DesiredState, DriverKind
 from reconciler.core.plan import Plan
 from reconciler.core.plan.incremental import PlanMemory
 from reconciler.core.windows import is_open
-from reconciler.daemon.changes import Basis, changed_devices, read_basis, unchanged
+from reconciler.daemon.changes import (Basis, carry_over, changed_devices, read_basis,
+                                       unchanged)
 from reconciler.daemon.convergence import Verdict, judge
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.stages import Stages, Work
@@ -338,6 +339,8 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                 changed = await asyncio.to_thread(changed_devices, ctx._basis, basis)
                 work.changed = None if changed is None else len(changed)
                 same = unchanged(ctx._reuse_basis, basis, changed)
+                if changed is not None and ctx._basis is not None:
+                    basis, snapshot = carry_over(ctx._basis, basis, snapshot, changed)
             ctx._basis = basis
             if same and ctx._reuse_result is not None and not rev.refused:
                 prev = ctx._reuse_result
@@ -350,13 +353,13 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
             with stage("plan"):
                 now = ctx.clock()
                 memory = ctx.plan_memory
-                saved, resolved = await session.plan(desired, names, findings=rev.findings,
-                                                     snapshot=snapshot, states=basis.states,
-                                                     memory=memory)
+                plan, resolved = await session.plan_unsaved(
+                    desired, names, findings=rev.findings, snapshot=snapshot,
+                    states=basis.states, memory=memory)
                 work.planned, work.reused = memory.planned, memory.reused
                 counters = {c.device: c for c in
                             await asyncio.to_thread(ctx.store.attempt_counters)}
-                verdict = judge(saved.plan, counters,
+                verdict = judge(plan, counters,
                                 {n: r.settings.max_attempts for n, r in resolved.items()}, now,
                                 stable_after=cfg.stable_after)
             with stage("store_write"):
@@ -364,20 +367,20 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                     await asyncio.to_thread(ctx.store.reset_attempts, name)
             if verdict.not_converging:
                 with stage("plan"):
-                    saved, resolved = await session.plan(
+                    plan, resolved = await session.plan_unsaved(
                         desired, names, findings=[*rev.findings, *verdict.not_converging.values()],
                         snapshot=snapshot, states=basis.states, memory=memory)
                     work.planned += memory.planned
             with stage("report"):
-                _report(ctx, result, saved.plan, names, resolved, verdict, reimaged, log)
+                _report(ctx, result, plan, names, resolved, verdict, reimaged, log)
             if rev.refused:
                 result.refused = rev.refused
                 log.error("revision_refused", reason=rev.refused)
                 return
             # nothing left to act on: the next cycle may reuse this one if nothing changes
-            settled = not runnable(saved.plan)
+            settled = not runnable(plan)
             ctx._reuse_basis, ctx._reuse_result = (basis, result) if settled else (None, None)
-            apply, ignore = eligible(saved.plan, ctx, desired, resolved, reimaged, now)
+            apply, ignore = eligible(plan, ctx, desired, resolved, reimaged, now)
             if apply and not ctx.stopping:
                 result.eligible = apply
                 with stage("apply"):
