@@ -117,14 +117,16 @@ def image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageStat
     return ImageRepository(images_dir).status(desired.images)
 
 
-def resolve(desired: DesiredState, snapshot: Snapshot
+def resolve(desired: DesiredState, snapshot: Snapshot, memory: PlanMemory | None = None
             ) -> tuple[dict[str, ResolvedDevice], list[Finding]]:
     """Per-device targets and settings (discovered models beat inventory hints); raises
-    UnplannableError on fleet-wide errors."""
+    UnplannableError on fleet-wide errors. With a `memory`, only what changed is resolved."""
     from reconciler.core.plan.planner import observed_models
     from reconciler.core.resolve import resolve_fleet
 
-    resolved, findings = resolve_fleet(desired, observed_models(snapshot))
+    models = observed_models(snapshot)
+    resolved, findings = (memory.resolve(desired, models) if memory is not None
+                          else resolve_fleet(desired, models))
     fatal = fatal_findings(findings)
     if fatal:
         raise UnplannableError(fatal)
@@ -151,7 +153,7 @@ def make_plan(desired: DesiredState, snapshot: Snapshot, status: Mapping[str, Im
     """Resolve and plan; returns the plan and the resolution (settings, windows, targets).
     `dirty`: the files differ from the commit they were read with (the plan says so).
     `memory`: plan again only the devices whose inputs changed since its last plan."""
-    resolved, resolve_findings = resolve(desired, snapshot)
+    resolved, resolve_findings = resolve(desired, snapshot, memory)
     plan = plan_fleet(desired, resolved, snapshot, status, device_states=states, only=only,
                       findings=[*findings, *resolve_findings], memory=memory)
     if dirty:

@@ -18,18 +18,25 @@ discovery error and the snapshot's time. Comparisons are by value (observed devi
 resolutions are compared with ==, fast when they are the very same objects), never by a digest
 that could collide. The tests compare a plan made with the memory with one made without it,
 device by device, across every kind of change.
+
+The memory keeps the last resolution too (`resolve`): for the very same desired state, only
+the devices whose discovered model or mode changed are resolved again.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.core.findings import Finding
-from reconciler.core.model import DesiredState, DeviceState, ImageStatus, ResolvedDevice
+from reconciler.core.model import DesiredState, DeviceState, ImageStatus, Mode, ResolvedDevice
 from reconciler.core.observed import ObservedDevice
 from reconciler.core.plan.model import DevicePlan
+from reconciler.core.resolve import resolve_device, resolve_fleet
+
+Models = Mapping[str, tuple[str, Mode | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +64,47 @@ class PlanMemory:
         self._images: Any = None  # the catalog mapping last seen (identity shortcut)
         self._fleet: tuple[Any, ...] | None = None
         self._same: dict[tuple[int, int, int, int], tuple[Any, ...]] = {}
+        # the last resolution: (desired, models, resolved, findings per device, all findings)
+        self._resolution: tuple[DesiredState, dict[str, Any], dict[str, ResolvedDevice],
+                                dict[str, list[Finding]], list[Finding]] | None = None
         self.planned = 0
         self.reused = 0
+        self.resolved = 0  # devices resolved by the last `resolve`
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()
-        self._images, self._fleet = None, None
+        self._images, self._fleet, self._resolution = None, None, None
+
+    def resolve(self, desired: DesiredState, models: Models
+                ) -> tuple[dict[str, ResolvedDevice], list[Finding]]:
+        """`resolve_fleet(desired, models)`. For the very same desired state as last time, only
+        devices whose discovered model or mode changed are resolved again: resolution is a pure
+        function of those (the state is immutable)."""
+        last = self._resolution
+        if last is None or last[0] is not desired:
+            resolved, findings = resolve_fleet(desired, models)
+            per: dict[str, list[Finding]] = defaultdict(list)
+            for f in findings:
+                per[f.device or ""].append(f)
+            self.resolved = len(resolved)
+            self._resolution = (desired, dict(models), resolved, dict(per), findings)
+            return dict(resolved), list(findings)
+        _, old, resolved, per, findings = last
+        stale = [n for n in desired.inventory if models.get(n) != old.get(n)]
+        self.resolved = len(stale)
+        if stale:
+            resolved, per = dict(resolved), dict(per)
+            for n in stale:
+                model, mode = models.get(n, (None, None))
+                resolved[n], found = resolve_device(desired, n, model, mode)
+                per[n] = found
+            # inventory order, as resolve_fleet reports them
+            findings = [f for n in desired.inventory for f in per.get(n, ())]
+            self._resolution = (desired, dict(models), resolved, per, findings)
+        return dict(resolved), list(findings)
 
     def begin(self, desired: DesiredState, image_status: Mapping[str, ImageStatus],
               vpn_staying: Mapping[Any, tuple[str, ...]]) -> None:

@@ -39,7 +39,9 @@ class Fleetlab:
         self.desired, _ = load_desired(DirectorySource(self.root))
 
     def plan(self, memory: PlanMemory | None) -> Plan:
-        res, rfind = resolve_fleet(self.desired, observed_models(self.snap))
+        models = observed_models(self.snap)
+        res, rfind = (memory.resolve(self.desired, models) if memory is not None
+                      else resolve_fleet(self.desired, models))
         return plan_fleet(self.desired, res, self.snap, self.status, device_states=self.states,
                           findings=[*self.findings, *rfind], memory=memory)
 
@@ -161,3 +163,21 @@ def test_devices_that_left_the_inventory_are_forgotten(lab: Fleetlab) -> None:
     lab.desired = replace(lab.desired, inventory=inventory)
     lab.check()
     assert len(lab.memory) < 600 and lab.memory.reused > 500
+
+
+def test_resolution_is_kept_for_the_same_desired_state_and_models(lab: Fleetlab) -> None:
+    models = dict(observed_models(lab.snap))
+    memory = PlanMemory()
+    assert memory.resolve(lab.desired, models) == resolve_fleet(lab.desired, models)
+    assert memory.resolved == 600
+    assert memory.resolve(lab.desired, models) == resolve_fleet(lab.desired, models)
+    assert memory.resolved == 0
+    # a unit replaced by another model, one that discovery no longer sees, a new device
+    a, b = sorted(models)[:2]
+    models[a] = ("ASA5506-X", models[a][1])
+    del models[b]
+    assert memory.resolve(lab.desired, models) == resolve_fleet(lab.desired, models)
+    assert memory.resolved == 2
+    lab.reload()  # another desired state (equal values): resolved from scratch
+    assert memory.resolve(lab.desired, models) == resolve_fleet(lab.desired, models)
+    assert memory.resolved == 600
