@@ -30,8 +30,8 @@ timings and work counters (the cycle report's `stages_seconds` and `work`), HTTP
 state-store statements (SQLAlchemy events on the store's engine: reads, and rows written), peak
 RSS during the cycle (VmHWM reset before it) and RSS after it. Python heap figures come from
 tracemalloc, which slows every allocation about fivefold, so they are taken on extra cycles at
-the end (`--tracemalloc on`: one idle and one drift-10 cycle; `auto`: the idle one, only if it
-fits the `--budget` of seconds). Discovery is also compared with the raw request floor: as many
+the end (`--tracemalloc on`: a cycle with nothing changed since the last one, and a drift-10
+cycle; `auto`: the first, only if it fits the `--budget` of seconds). Discovery is also compared with the raw request floor: as many
 requests as an idle cycle's discovery made, to the simulator's cheapest endpoint
 (`/_sim/health`) through the same kind of client with the same concurrency.
 
@@ -68,7 +68,7 @@ import httpx  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from bench.plan_scale import machine  # noqa: E402
+from bench.machine import banner, finish, machine  # noqa: E402
 from reconciler.daemon.loop import CycleResult, DaemonConfig, DaemonContext, run_cycle  # noqa: E402
 from reconciler.discovery import DiscoveryOptions  # noqa: E402
 from reconciler.executor.session import Workspace  # noqa: E402
@@ -361,19 +361,7 @@ async def run_all(lab: Lab, a: argparse.Namespace, t_start: float) -> dict[str, 
     for _ in range(a.idle):
         rows.append(await measured(lab, "idle", {"desired_loaded": False, "changed": 0,
                                                  "planned": 0}))
-    traced: list[dict[str, Any]] = []
     idle = [r for r in rows if r["kind"] == "idle"]
-    typical = statistics.median(r["wall_s"] for r in idle) if idle else rows[0]["wall_s"]
-    if a.tracemalloc != "off":
-        # still converged and unchanged: the traced cycle is an idle one; it is ~5x slower
-        left = a.budget - (time.perf_counter() - t_start) - (
-            len(a.drift) + a.pending + 2.5) * typical
-        if a.tracemalloc == "on" or left > 6 * typical:
-            traced.append(await measured(lab, "idle", {"changed": 0, "planned": 0}, traced=True))
-        else:
-            print(f"  (tracemalloc skipped: a traced cycle takes ~{6 * typical:.0f} s, about "
-                  f"{max(0, left):.0f} s of the {a.budget:g} s budget would be left for it; "
-                  "--tracemalloc on forces it)")
     candidates = standalone_candidates(lab, rng)
     used = 0
     for k in a.drift:
@@ -393,6 +381,19 @@ async def run_all(lab: Lab, a: argparse.Namespace, t_start: float) -> dict[str, 
 
     floor = await raw_floor(lab, idle[-1]["requests"] if idle else rows[0]["requests"],
                             DiscoveryOptions().concurrency)
+
+    # last, so that the memory tracemalloc leaves behind does not inflate the RSS figures above
+    traced: list[dict[str, Any]] = []
+    typical = statistics.median(r["wall_s"] for r in idle) if idle else rows[0]["wall_s"]
+    left = a.budget - (time.perf_counter() - t_start)
+    if a.tracemalloc == "on" or (a.tracemalloc == "auto" and left > 6 * typical):
+        # nothing changed since the last cycle (the drift and the commits' changes are left:
+        # plan-only), so nothing is parsed or planned
+        traced.append(await measured(lab, "unchanged", {"changed": 0, "planned": 0},
+                                     traced=True))
+    elif a.tracemalloc == "auto":
+        print(f"  (tracemalloc skipped: a traced cycle takes ~{6 * typical:.0f} s, {left:.0f} s "
+              f"of the {a.budget:g} s budget are left; --tracemalloc on forces it)")
     if a.tracemalloc == "on" and a.drift:
         batch = candidates[used:used + 10]
         await roll_back(lab, batch)
@@ -404,13 +405,12 @@ async def run_all(lab: Lab, a: argparse.Namespace, t_start: float) -> dict[str, 
 # ------------------------------------------------------------------------------ report
 
 
-def summarise(rows: list[dict[str, Any]], traced: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for kind in dict.fromkeys(r["kind"] for r in rows):
         rs = [r for r in rows if r["kind"] == kind]
         med = statistics.median
         stages = sorted({s for r in rs for s in r["stages_s"]})
-        t = [r for r in traced if r["kind"] == kind]
         out.append({
             "kind": kind, "cycles": len(rs),
             "wall_s": med(r["wall_s"] for r in rs), "cpu_s": med(r["cpu_s"] for r in rs),
@@ -422,8 +422,6 @@ def summarise(rows: list[dict[str, Any]], traced: list[dict[str, Any]]) -> list[
             "simulator_s": med(r["simulator_s"] for r in rs),
             "rss_peak_mb": max(r["rss_peak_mb"] for r in rs),
             "rss_after_mb": rs[-1]["rss_after_mb"],
-            "heap_peak_mb": t[0]["heap_peak_mb"] if t else None,
-            "heap_retained_mb": t[0]["heap_retained_mb"] if t else None,
         })
     return out
 
@@ -433,26 +431,30 @@ BREAKDOWN = (("git", "git read"), ("load", "parse+validate"), ("discover", "disc
              ("report", "drift report"), ("store_write", "store writes"))
 
 
-def print_tables(kinds: list[dict[str, Any]], floor: dict[str, Any], baseline: float) -> None:
+def print_tables(kinds: list[dict[str, Any]], traced: list[dict[str, Any]],
+                 floor: dict[str, Any], baseline: float) -> None:
     print(f"\n{'cycle':<15} {'n':>2} {'wall s':>7} {'CPU s':>6} {'discover':>8} {'rest s':>7} "
           f"{'changed':>7} {'parsed':>6} {'planned':>7} {'reused':>6} {'plan':>5} {'writes':>7} "
-          f"{'RSS peak':>8} {'RSS after':>9} {'heap pk':>7}")
+          f"{'RSS peak':>8} {'RSS after':>9}")
     for k in kinds:
         w = k["work"]
-        heap = f"{k['heap_peak_mb']:.0f} MB" if k["heap_peak_mb"] is not None else "-"
         print(f"{k['kind']:<15} {k['cycles']:>2} {k['wall_s']:>7.2f} {k['cpu_s']:>6.2f} "
               f"{k['discover_s']:>8.2f} {k['not_discovery_s']:>7.3f} {str(w['changed']):>7} "
               f"{'yes' if w['desired_loaded'] else 'no':>6} {w['planned']:>7,} {w['reused']:>6,} "
               f"{'kept' if k['reused_plan'] else 'new':>5} "
           f"{k['store']['write_statements']:>3}/{k['store']['rows_written']:<3} "
-              f"{k['rss_peak_mb']:>6,.0f}MB {k['rss_after_mb']:>7,.0f}MB {heap:>7}")
+              f"{k['rss_peak_mb']:>6,.0f}MB {k['rss_after_mb']:>7,.0f}MB")
     print("wall/CPU: medians of the cycles of that kind (CPU: this process, the in-process "
           "simulator included); rest = wall - discovery;\nchanged: devices whose observation "
           "differs from the last cycle; parsed: the policy files were parsed and validated; "
           "planned/reused: devices\nplanned / whose plan was kept; plan: the whole plan was "
           "kept (reused_plan) or made; writes: write statements/rows changed in the store;\nRSS: this process "
           f"(the simulated fleet held in it: {baseline:,.0f} MB before the first cycle)")
-    print(f"\nwhere the time goes (median seconds per stage):")
+    for t in traced:
+        print(f"tracemalloc, an extra {t['kind']} cycle ({t['wall_s']:.0f} s traced): Python heap "
+              f"peak {t['heap_peak_mb']:.1f} MB above the start of the cycle, "
+              f"{t['heap_retained_mb']:.1f} MB allocated in it still alive after it")
+    print("\nwhere the time goes (median seconds per stage):")
     print(f"{'cycle':<15} " + " ".join(f"{label:>14}" for _, label in BREAKDOWN))
     for k in kinds:
         print(f"{k['kind']:<15} " + " ".join(f"{k['stages_s'].get(s, 0.0):>14.4f}"
@@ -488,11 +490,7 @@ def main() -> None:
     a.pending = a.pending and bool(a.drift)
     t_start = time.perf_counter()
     info = machine()
-    info["loadavg_start_1_5_15"] = list(os.getloadavg())
-    print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, Python "
-          f"{info['python']}, libyaml {'yes' if info['libyaml'] else 'NO'}; load average "
-          + " ".join(f"{x:.2f}" for x in info["loadavg_start_1_5_15"])
-          + f"\ndaemon cycles against a converged {a.devices:,}-device fleet (simulator in-process, "
+    print(banner(info) + f"\ndaemon cycles against a converged {a.devices:,}-device fleet (simulator in-process, "
           "SQLite store, git repository)")
     with tempfile.TemporaryDirectory(prefix="daemon-idle-") as tmp, \
             open(Path(tmp) / "daemon.log", "w") as log:
@@ -508,13 +506,13 @@ def main() -> None:
         out = asyncio.run(run_all(lab, a, t_start))
         lab.ctx.close()
         lab.repo.close()
-    info["loadavg_end_1_5_15"] = list(os.getloadavg())
-    info["loadavg_start"] = info["loadavg_start_1_5_15"][0]
+    end_line = finish(info)
     elapsed = time.perf_counter() - t_start
-    kinds = summarise(out["cycles"], out["traced"])
-    print_tables(kinds, out["raw_floor"], baseline)
-    print(f"load average at the end: " + " ".join(f"{x:.2f}" for x in info["loadavg_end_1_5_15"])
-          + f"; benchmark took {elapsed:.0f} s")
+    kinds = summarise(out["cycles"])
+    print()
+    print(banner(info))
+    print_tables(kinds, out["traced"], out["raw_floor"], baseline)
+    print(f"{end_line}; benchmark took {elapsed:.0f} s")
     if not a.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
         doc = {"benchmark": "daemon_idle",
