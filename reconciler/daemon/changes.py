@@ -1,8 +1,8 @@
 """What a cycle compares with the last one: which devices changed, and whether anything did.
 
 A cycle's plan is a function of the desired state (files and commit), what discovery saw, the
-recorded device states and the attempt counters (and `--auto-apply`). `Basis` holds exactly
-those; two equal bases give the same plan, so the daemon reuses the last one, and a basis that
+recorded device states, the attempt counters, the local image repository (an image fetched
+since unblocks the devices that lacked it) and `--auto-apply`. `Basis` holds exactly those; two equal bases give the same plan, so the daemon reuses the last one, and a basis that
 differs only in a few devices' observations has the planner plan only those again (see
 `reconciler.core.plan.incremental`). Observations are compared by value, device by device:
 a few microseconds per device, a small fraction of discovering it.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from reconciler.core.model import DeviceState
+from reconciler.core.model import DeviceState, ImageStatus
 from reconciler.core.observed import ObservedDevice, Snapshot
 from reconciler.store import Store
 
@@ -26,16 +26,17 @@ class Basis:
     unreachable: frozenset[str]  # devices discovery could not read
     states: Mapping[str, DeviceState]
     counters: Mapping[str, tuple[str, int]]  # device -> (target, attempts)
+    images: Mapping[str, ImageStatus]  # catalog image -> present / missing / checksum mismatch
     auto: bool | None
 
 
 def read_basis(store: Store, commit: str, digest: str, snapshot: Snapshot, names: list[str],
-               auto: bool | None) -> Basis:
+               images: Mapping[str, ImageStatus], auto: bool | None) -> Basis:
     """The basis of a cycle (reads the device states and counters from the store)."""
     states = {n: r.state for n, r in store.device_states(names).items()}
     counters = {c.device: (c.target, c.count) for c in store.attempt_counters()}
     return Basis(commit, digest, dict(snapshot.devices), frozenset(snapshot.errors), states,
-                 counters, auto)
+                 counters, dict(images), auto)
 
 
 def changed_devices(before: Basis | None, now: Basis) -> set[str] | None:
@@ -65,4 +66,4 @@ def unchanged(before: Basis | None, now: Basis, changed: set[str] | None) -> boo
     return (before is not None and changed is not None and not changed
             and before.commit == now.commit and before.digest == now.digest
             and before.states == now.states and before.counters == now.counters
-            and before.auto == now.auto)
+            and before.images == now.images and before.auto == now.auto)

@@ -332,9 +332,10 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                 snapshot = await session.discover(desired, names)
             work.discovered = len(names)
             with stage("store_read"):
+                images = await session.image_status(desired)
                 basis = await asyncio.to_thread(read_basis, ctx.store, rev.commit,
                                                 desired.content_digest, snapshot, names,
-                                                cfg.auto_apply)
+                                                images, cfg.auto_apply)
             with stage("compare"):
                 changed = await asyncio.to_thread(changed_devices, ctx._basis, basis)
                 work.changed = None if changed is None else len(changed)
@@ -355,7 +356,7 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                 memory = ctx.plan_memory
                 plan, resolved = await session.plan_unsaved(
                     desired, names, findings=rev.findings, snapshot=snapshot,
-                    states=basis.states, memory=memory)
+                    states=basis.states, images=basis.images, memory=memory)
                 work.planned, work.reused = memory.planned, memory.reused
                 counters = {c.device: c for c in
                             await asyncio.to_thread(ctx.store.attempt_counters)}
@@ -369,7 +370,8 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                 with stage("plan"):
                     plan, resolved = await session.plan_unsaved(
                         desired, names, findings=[*rev.findings, *verdict.not_converging.values()],
-                        snapshot=snapshot, states=basis.states, memory=memory)
+                        snapshot=snapshot, states=basis.states, images=basis.images,
+                        memory=memory)
                     work.planned += memory.planned
             with stage("report"):
                 _report(ctx, result, plan, names, resolved, verdict, reimaged, log)

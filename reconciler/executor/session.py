@@ -19,7 +19,8 @@ from pathlib import Path
 from types import TracebackType
 
 from reconciler.core.findings import Finding
-from reconciler.core.model import DesiredState, DeviceState, ResolvedDevice, Settings
+from reconciler.core.model import (DesiredState, DeviceState, ImageStatus, ResolvedDevice,
+                                   Settings)
 from reconciler.core.observed import Snapshot
 from reconciler.core.plan.fingerprint import check_fresh, planned, saved_plan
 from reconciler.core.plan.incremental import PlanMemory
@@ -108,20 +109,28 @@ class Session:
     async def plan_unsaved(self, desired: DesiredState, names: Iterable[str] | None, *,
                            snapshot: Snapshot, findings: Sequence[Finding] = (),
                            dirty: bool = False, states: Mapping[str, DeviceState] | None = None,
+                           images: Mapping[str, ImageStatus] | None = None,
                            memory: PlanMemory | None = None
                            ) -> tuple[Plan, dict[str, ResolvedDevice]]:
         """`plan` of a snapshot, without the observed dicts a saved plan carries (one per
         device with steps): for a plan that is reported, never saved or applied (the daemon's
-        report of every cycle)."""
-        from reconciler.planning import image_status, make_plan
+        report of every cycle). `images`: the image repository's status, when the caller
+        just read it."""
+        from reconciler.planning import make_plan
 
         only = set(names) if names is not None else None
-        status = await asyncio.to_thread(image_status, self.ws.images_dir, desired)
+        status = images if images is not None else await self.image_status(desired)
         if states is None:
             records = await asyncio.to_thread(self.store.device_states, only or desired.inventory)
             states = {n: r.state for n, r in records.items()}
         return make_plan(desired, snapshot, status, states, only=only, findings=findings,
                          dirty=dirty, memory=memory)
+
+    async def image_status(self, desired: DesiredState) -> dict[str, ImageStatus]:
+        """What the local image repository holds of the catalog (stat; hashes only new files)."""
+        from reconciler.planning import image_status
+
+        return await asyncio.to_thread(image_status, self.ws.images_dir, desired)
 
     async def check_fresh(self, saved: SavedPlan, desired: DesiredState) -> Snapshot:
         """Re-discover the planned devices; StalePlanError (exit 3) when anything changed."""

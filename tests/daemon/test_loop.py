@@ -100,6 +100,31 @@ async def test_a_cycle_works_in_proportion_to_what_changed(dlab: DaemonLab) -> N
         assert edited.stages.seconds[stage] >= 0
 
 
+async def test_an_image_fetched_later_unblocks_a_settled_device(dlab: DaemonLab,
+                                                                 tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    from dataclasses import replace
+
+    from reconciler.daemon.loop import DaemonContext
+
+    images = tmp_path / "images"
+    shutil.copytree(dlab.lab.images, images)
+    missing = "cisco-asa-fp2k.9.16.3.SPA"  # fw-fpr-01's target, no other device's
+    kept = tmp_path / missing
+    shutil.move(images / missing, kept)
+    probe = dlab.context()
+    ctx = DaemonContext.open(probe.config, replace(probe.workspace, images_dir=images))
+    dlab.contexts.append(ctx)
+    results = await run_loop(ctx, max_cycles=3, sleep=_no_sleep)
+    settled = results[-1]
+    assert settled.reused_plan and settled.devices["fw-fpr-01"].state == "blocked"
+    assert "IMAGE_NOT_IN_REPOSITORY" in settled.devices["fw-fpr-01"].reason
+    shutil.move(kept, images / missing)  # `reconciler images fetch` did it
+    fixed = await run_cycle(ctx)
+    assert not fixed.reused_plan and fixed.eligible == ["fw-fpr-01"]
+    assert fixed.outcomes == {"fw-fpr-01": str(JobDeviceStatus.SUCCEEDED)}
+
+
 def _states(r) -> dict[str, tuple[str, list[str], str]]:  # type: ignore[no-untyped-def]
     return {n: (d.state, d.changes, d.reason) for n, d in r.devices.items()}
 
