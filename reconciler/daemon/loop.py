@@ -5,8 +5,8 @@ died, lets the agents check in (a pending re-image happens there), discovers its
 or its shard), plans, reports drift, and — where policy says `auto_apply` and the device is in
 its maintenance window (agents: also at their check-in) — applies through the executor. Devices
 that keep drifting back after upgrades are NOT_CONVERGING and left alone. A cycle whose commit,
-observed devices, device states and attempt counters are all unchanged, with nothing left to
-apply, reuses the last plan instead of planning again; otherwise only the devices that changed
+observed devices, device states, attempt counters and image repository are all unchanged, with
+nothing left to apply, reuses the last plan instead of planning again; otherwise only the devices that changed
 are planned again (`PlanMemory`), and the policy files are parsed again only when they changed
 (`DesiredCache`): apart from discovery, which must look at every device to see drift behind our
 back, a cycle's work is proportional to what changed. The report says where the time went
@@ -351,6 +351,8 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                 work.reused = len(ctx.plan_memory)
                 log.info("unchanged", devices=len(names))
                 return
+            # kept again below only once this cycle's plan is complete and settled
+            ctx._reuse_basis, ctx._reuse_result = None, None
             with stage("plan"):
                 now = ctx.clock()
                 memory = ctx.plan_memory
