@@ -33,7 +33,10 @@ tracemalloc, which slows every allocation about fivefold, so they are taken on e
 the end (`--tracemalloc on`: a cycle with nothing changed since the last one, and a drift-10
 cycle; `auto`: the first, only if it fits the `--budget` of seconds). Discovery is also compared with the raw request floor: as many
 requests as an idle cycle's discovery made, to the simulator's cheapest endpoint
-(`/_sim/health`) through the same kind of client with the same concurrency.
+(`/_sim/health`) through the same kind of client with the same concurrency. And planning is
+timed alone (CPU seconds of `make_plan` as the daemon calls it, on the observations the daemon
+holds, after K = 0/1/10/100/1000 devices changed), with the daemon's memory and from scratch:
+the plan stage without the noise of the rest of the cycle and of a shared machine.
 
 Prints the figures with the machine and load average, and writes
 bench/results/daemon_idle.json. Runs in about 4 minutes at 10,000 devices on 2 cores.
@@ -55,7 +58,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -354,6 +357,59 @@ async def raw_floor(lab: Lab, requests: int, concurrency: int) -> dict[str, Any]
     return {"requests": requests, "seconds": wall, "cpu_s": cpu, "concurrency": concurrency}
 
 
+def planning_alone(lab: Lab, sizes: tuple[int, ...] = (0, 1, 10, 100, 1000), repeat: int = 3
+                   ) -> dict[str, Any]:
+    """CPU seconds of planning alone (`make_plan`, as the daemon calls it) on the fleet the last
+    cycle saw: from scratch, and with a memory warmed on that fleet after K devices' observations
+    changed (their system release differs): the cycle's plan stage without the noise of the
+    rest of the cycle and of the machine."""
+    from reconciler.core.model import ImageType
+    from reconciler.core.observed import Snapshot
+    from reconciler.core.plan.incremental import PlanMemory
+    from reconciler.daemon.loop import read_branch
+    from reconciler.planning import image_status, make_plan
+
+    rev = read_branch(lab.ctx.config, lab.ctx.desired_cache)  # cached: nothing parsed
+    basis = lab.ctx._basis  # noqa: SLF001 - the observations the daemon holds
+    assert basis is not None
+    base = Snapshot(dict(basis.observed))
+    status = image_status(lab.ctx.workspace.images_dir, rev.desired)
+    names = [n for n, d in sorted(base.devices.items()) if str(d.mode) == "standalone"]
+
+    def changed(k: int) -> Snapshot:
+        out = dict(base.devices)
+        for n in names[:k]:
+            d = out[n]
+            version = "9.0(4)" if d.running.get(ImageType.ASA) != "9.0(4)" else "9.1(6)"
+            out[n] = replace(d, running={**d.running, ImageType.ASA: version},
+                             members=tuple(replace(m, running={**m.running, ImageType.ASA: version})
+                                           for m in d.members))
+        return Snapshot(out)
+
+    def cpu(fn: Any) -> float:
+        gc.collect()
+        c0 = time.process_time()
+        fn()
+        return time.process_time() - c0
+
+    rows = []
+    memory = PlanMemory()
+    make_plan(rev.desired, base, status, {}, findings=rev.findings, memory=memory)
+    for k in sizes:
+        snap, times, scratch, planned = changed(k), [], [], 0
+        for _ in range(repeat):
+            scratch.append(cpu(lambda: make_plan(rev.desired, snap, status, {},
+                                                 findings=rev.findings)))
+            times.append(cpu(lambda: make_plan(rev.desired, snap, status, {},
+                                               findings=rev.findings, memory=memory)))
+            planned = memory.planned
+            # back to the fleet the memory was warmed on (plans the K devices again)
+            make_plan(rev.desired, base, status, {}, findings=rev.findings, memory=memory)
+        rows.append({"changed": k, "planned": planned, "cpu_s": statistics.median(times),
+                     "scratch_cpu_s": statistics.median(scratch)})
+    return {"devices": len(base.devices), "rows": rows}
+
+
 async def run_all(lab: Lab, a: argparse.Namespace, t_start: float) -> dict[str, Any]:
     rng = random.Random(a.seed)
     n = a.devices
@@ -381,6 +437,7 @@ async def run_all(lab: Lab, a: argparse.Namespace, t_start: float) -> dict[str, 
 
     floor = await raw_floor(lab, idle[-1]["requests"] if idle else rows[0]["requests"],
                             DiscoveryOptions().concurrency)
+    alone = planning_alone(lab)
 
     # last, so that the memory tracemalloc leaves behind does not inflate the RSS figures above
     traced: list[dict[str, Any]] = []
@@ -399,7 +456,7 @@ async def run_all(lab: Lab, a: argparse.Namespace, t_start: float) -> dict[str, 
         await roll_back(lab, batch)
         traced.append(await measured(lab, "drift-10", {"changed": len(batch),
                                                        "planned": len(batch)}, traced=True))
-    return {"cycles": rows, "traced": traced, "raw_floor": floor}
+    return {"cycles": rows, "traced": traced, "raw_floor": floor, "planning_alone": alone}
 
 
 # ------------------------------------------------------------------------------ report
@@ -432,7 +489,7 @@ BREAKDOWN = (("git", "git read"), ("load", "parse+validate"), ("discover", "disc
 
 
 def print_tables(kinds: list[dict[str, Any]], traced: list[dict[str, Any]],
-                 floor: dict[str, Any], baseline: float) -> None:
+                 floor: dict[str, Any], alone: dict[str, Any], baseline: float) -> None:
     print(f"\n{'cycle':<15} {'n':>2} {'wall s':>7} {'CPU s':>6} {'discover':>8} {'rest s':>7} "
           f"{'changed':>7} {'parsed':>6} {'planned':>7} {'reused':>6} {'plan':>5} {'writes':>7} "
           f"{'RSS peak':>8} {'RSS after':>9}")
@@ -459,6 +516,11 @@ def print_tables(kinds: list[dict[str, Any]], traced: list[dict[str, Any]],
     for k in kinds:
         print(f"{k['kind']:<15} " + " ".join(f"{k['stages_s'].get(s, 0.0):>14.4f}"
                                              for s, _ in BREAKDOWN))
+    print(f"\nplanning alone (make_plan as the daemon calls it, CPU seconds, median of 3) of the "
+          f"{alone['devices']:,} devices the daemon holds, after K of them changed:")
+    print(f"{'K changed':>10} {'planned':>8} {'with memory':>12} {'from scratch':>13}")
+    for r in alone["rows"]:
+        print(f"{r['changed']:>10,} {r['planned']:>8,} {r['cpu_s']:>11.3f}s {r['scratch_cpu_s']:>12.3f}s")
     idle = next((k for k in kinds if k["kind"] == "idle"), kinds[0])
     rate = floor["requests"] / floor["seconds"]
     disc_rate = idle["requests"] / idle["discover_s"] if idle["discover_s"] else 0.0
@@ -511,7 +573,7 @@ def main() -> None:
     kinds = summarise(out["cycles"])
     print()
     print(banner(info))
-    print_tables(kinds, out["traced"], out["raw_floor"], baseline)
+    print_tables(kinds, out["traced"], out["raw_floor"], out["planning_alone"], baseline)
     print(f"{end_line}; benchmark took {elapsed:.0f} s")
     if not a.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -520,7 +582,8 @@ def main() -> None:
                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": info,
                "devices": a.devices, "units": units, "seconds": round(elapsed, 1),
                "setup": lab.setup, "rss_before_first_cycle_mb": baseline, "kinds": kinds,
-               "raw_floor": out["raw_floor"], "cycles": out["cycles"], "traced": out["traced"]}
+               "raw_floor": out["raw_floor"], "planning_alone": out["planning_alone"],
+               "cycles": out["cycles"], "traced": out["traced"]}
         (RESULTS / "daemon_idle.json").write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {RESULTS / 'daemon_idle.json'}")
 
