@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from reconciler.core.model import DeviceState, ImageStatus
 from reconciler.core.observed import ObservedDevice, Snapshot
 from reconciler.store import Store
+from reconciler.store.models import AttemptCounter
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class Basis:
     observed: Mapping[str, ObservedDevice]
     unreachable: frozenset[str]  # devices discovery could not read
     states: Mapping[str, DeviceState]
-    counters: Mapping[str, tuple[str, int]]  # device -> (target, attempts)
+    counters: Mapping[str, AttemptCounter]  # device -> its attempts towards a target
     images: Mapping[str, ImageStatus]  # catalog image -> present / missing / checksum mismatch
     auto: bool | None
 
@@ -34,7 +35,7 @@ def read_basis(store: Store, commit: str, digest: str, snapshot: Snapshot, names
                images: Mapping[str, ImageStatus], auto: bool | None) -> Basis:
     """The basis of a cycle (reads the device states and counters from the store)."""
     states = {n: r.state for n, r in store.device_states(names).items()}
-    counters = {c.device: (c.target, c.count) for c in store.attempt_counters()}
+    counters = {c.device: c for c in store.attempt_counters()}
     return Basis(commit, digest, dict(snapshot.devices), frozenset(snapshot.errors), states,
                  counters, dict(images), auto)
 

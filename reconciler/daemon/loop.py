@@ -38,7 +38,7 @@ from reconciler.core.plan.incremental import PlanMemory
 from reconciler.core.windows import is_open
 from reconciler.daemon.changes import (Basis, carry_over, changed_devices, read_basis,
                                        unchanged)
-from reconciler.daemon.convergence import Verdict, judge
+from reconciler.daemon.convergence import Verdict, forgetting_due, judge
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.stages import Stages, Work
 from reconciler.errors import ConfigError, ReconcilerError
@@ -337,9 +337,11 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                                                 desired.content_digest, snapshot, names,
                                                 images, cfg.auto_apply)
             with stage("compare"):
+                now = ctx.clock()
                 changed = await asyncio.to_thread(changed_devices, ctx._basis, basis)
                 work.changed = None if changed is None else len(changed)
-                same = unchanged(ctx._reuse_basis, basis, changed)
+                same = (unchanged(ctx._reuse_basis, basis, changed) and not forgetting_due(
+                    basis.counters.values(), now, cfg.stable_after))
                 if changed is not None and ctx._basis is not None:
                     basis, snapshot = carry_over(ctx._basis, basis, snapshot, changed)
             ctx._basis = basis
@@ -354,20 +356,22 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
             # kept again below only once this cycle's plan is complete and settled
             ctx._reuse_basis, ctx._reuse_result = None, None
             with stage("plan"):
-                now = ctx.clock()
                 memory = ctx.plan_memory
                 plan, resolved = await session.plan_unsaved(
                     desired, names, findings=rev.findings, snapshot=snapshot,
                     states=basis.states, images=basis.images, memory=memory)
                 work.planned, work.reused = memory.planned, memory.reused
-                counters = {c.device: c for c in
-                            await asyncio.to_thread(ctx.store.attempt_counters)}
-                verdict = judge(plan, counters,
+                managed = [n for n in names if (r := resolved.get(n)) is not None and r.targets]
+                verdict = judge(plan, basis.counters,
                                 {n: r.settings.max_attempts for n, r in resolved.items()}, now,
-                                stable_after=cfg.stable_after)
+                                stable_after=cfg.stable_after, managed=managed)
             with stage("store_write"):
                 for name in verdict.converged:
                     await asyncio.to_thread(ctx.store.reset_attempts, name)
+            if verdict.converged:  # what the store holds now: the next cycle may reuse this one
+                forgotten = set(verdict.converged)
+                basis = ctx._basis = replace(basis, counters={
+                    n: c for n, c in basis.counters.items() if n not in forgotten})
             if verdict.not_converging:
                 with stage("plan"):
                     plan, resolved = await session.plan_unsaved(

@@ -100,6 +100,29 @@ async def test_a_cycle_works_in_proportion_to_what_changed(dlab: DaemonLab) -> N
         assert edited.stages.seconds[stage] >= 0
 
 
+async def test_counters_of_devices_in_sync_are_forgotten_after_stable_after(
+        dlab: DaemonLab) -> None:
+    from datetime import timedelta
+
+    from reconciler.daemon.loop import utcnow
+
+    ctx = dlab.context(stable_after=timedelta(hours=6))
+    applied = (await run_cycle(ctx)).eligible
+    assert applied
+    counted = {c.device for c in ctx.store.attempt_counters()}
+    assert counted == set(applied)
+    settled = await run_loop(ctx, max_cycles=2, sleep=_no_sleep)
+    assert settled[-1].reused_plan and all(
+        settled[-1].devices[n].state == "in_sync" for n in applied)
+    assert {c.device for c in ctx.store.attempt_counters()} == counted  # not yet 6 hours
+    later = utcnow() + timedelta(hours=7)
+    ctx.clock = lambda: later
+    aged = await run_cycle(ctx)  # nothing changed but time: judged again, not reused
+    assert not aged.reused_plan and aged.ok
+    assert ctx.store.attempt_counters() == []
+    assert (await run_cycle(ctx)).reused_plan
+
+
 async def test_an_image_fetched_later_unblocks_a_settled_device(dlab: DaemonLab,
                                                                  tmp_path) -> None:  # type: ignore[no-untyped-def]
     import shutil
