@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from bench.fleetgen import generate_fleet  # noqa: E402
-from bench.plan_scale import machine  # noqa: E402
+from bench.machine import banner, finish, machine  # noqa: E402
 from reconciler.core.model import CredentialRef, TlsSettings  # noqa: E402
 from reconciler.discovery import DiscoveryOptions, discover  # noqa: E402
 from reconciler.drivers.base import DriverOptions, Transcript  # noqa: E402
@@ -238,10 +238,9 @@ def main() -> None:
     a = ap.parse_args()
     configure_logging(verbosity=0)  # what `reconciler discover` does by default: warnings only
     info = machine()
-    print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, Python "
-          f"{info['python']}; load average {info['loadavg_start']:.2f}. Client and simulator are "
-          f"separate processes sharing these CPUs; medians of up to {a.repeat} runs per size (as "
-          f"many as fit {a.budget:g} s), each discovery compared with a raw run right after it")
+    print(f"{banner(info)}.\nClient and simulator are separate processes sharing these CPUs; "
+          f"medians of up to {a.repeat} runs per size (as many as fit {a.budget:g} s), each "
+          "discovery compared with a raw run right after it")
     t0 = time.perf_counter()
     rows = []
     sizes = [int(x) for x in a.sizes.split(",") if x]
@@ -253,8 +252,9 @@ def main() -> None:
                                batch=not a.one_command_per_request))
         print_rows(rows[-1:])
     elapsed = time.perf_counter() - t0
-    info["loadavg_end"] = os.getloadavg()[0]
+    end_line = finish(info)
     print()
+    print(banner(info))
     print_rows(rows)
     print("client/server ms/req: CPU milliseconds per request, discovery / raw")
     for r in rows:
@@ -263,7 +263,7 @@ def main() -> None:
         print(f"{r['devices']:,} devices: discovery reaches {r['percent_of_limit']:.0f}% of the raw request "
               f"rate (target >= 60%: {verdict}); snapshot equals the generated one: "
               f"{r['snapshot_matches_generated']}")
-    print(f"benchmark took {elapsed:.0f} s")
+    print(f"benchmark took {elapsed:.0f} s; {end_line}")
     if not a.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = {"benchmark": "discovery_throughput", "batched": not a.one_command_per_request,

@@ -27,6 +27,9 @@ keep in git, not one policy entry per device:
 - with `sim=True`, `simfleet.yaml`: the same fleet in the simulator's fleet-file format
   (docs/simulator.md), so discovering it yields exactly `snapshot.json` (tests check this).
 
+With `converged=True` (`--converged`) every device already runs what the policy wants: the same
+devices, policy and problems, as after a completed rollout (the daemon benchmark's fleet).
+
 Everything is deterministic in (n, seed).
 """
 
@@ -195,6 +198,8 @@ class Device:
     units: list[Unit] = field(default_factory=list)
     contexts: list[str] = field(default_factory=list)
     register: str = "0x1"
+    # (file, type, version, size) of the VPN packages it runs, when `vpn`
+    vpn_packages: tuple[tuple[str, str, str, int], ...] = VPN_OLD
     pending: list[str] = field(default_factory=list)
     unreachable: bool = False
 
@@ -211,11 +216,13 @@ def _serial(name: str, i: int, prefix: str) -> str:
     return f"{prefix}{h % 10000:04d}{chr(65 + h // 10000 % 26)}{chr(65 + h // 260000 % 26)}{h // 6760000 % 10}"
 
 
-def _running_version(rng: random.Random, versions: tuple[str, ...], target: str) -> str:
-    """Running release: in sync about half the time, else one or two trains behind, rarely far."""
+def _running_version(rng: random.Random, versions: tuple[str, ...], target: str,
+                     converged: bool = False) -> str:
+    """Running release: in sync about half the time, else one or two trains behind, rarely far
+    (`converged`: always the target, drawing the same random numbers)."""
     idx = versions.index(target) if target in versions else len(versions) - 1
     r = rng.random()
-    back = 0 if r < 0.5 else 1 if r < 0.82 else 2 if r < 0.97 else 4
+    back = 0 if r < 0.5 or converged else 1 if r < 0.82 else 2 if r < 0.97 else 4
     return versions[max(0, idx - back)]
 
 
@@ -224,7 +231,7 @@ def _sizes() -> dict[str, int]:
 
 
 def _build_devices(n: int, rng: random.Random, address_base: str | None,
-                   unreachable_rate: float) -> list[Device]:
+                   unreachable_rate: float, converged: bool = False) -> list[Device]:
     sizes = _sizes()
     n_sites = max(4, n // 40)
     sites = []
@@ -265,11 +272,13 @@ def _build_devices(n: int, rng: random.Random, address_base: str | None,
         firepower = family.startswith("fpr")
         asa_t, fpr_t, asdm_t = REGION_TARGETS[region % len(REGION_TARGETS)]
         versions = _system_versions(family)
-        version = _running_version(rng, versions, fpr_t if firepower else asa_t)
+        version = _running_version(rng, versions, fpr_t if firepower else asa_t, converged)
         system = system_image_name(family, version)
         older = versions[:versions.index(version)]
         previous = system_image_name(family, older[-1]) if older else None
         asdm = asdm_t if rng.random() < 0.6 else rng.choice(ASDM_VERSIONS[:-1])
+        if converged:
+            asdm = asdm_t
         # VPN head-ends: most in data centres (upgraded by the dc-vpn groups), a few branch pairs
         # that no group targets, which keep the old packages (VPN_SHARED_POLICY names them)
         vpn = not firepower and mode != "standalone" and rng.random() < (0.6 if dc else 0.1)
@@ -294,8 +303,10 @@ def _build_devices(n: int, rng: random.Random, address_base: str | None,
         if previous:
             files.append((previous, sizes[previous]))
         files.append((_asdm_name(asdm), sizes[_asdm_name(asdm)]))
+        if vpn and converged and dc:  # what the data-centre VPN groups install
+            dev.vpn_packages = tuple((f, t, v, sizes[f]) for f, t, v in VPN_NEW)
         if vpn:
-            files += [(f, s) for f, _, _, s in VPN_OLD]
+            files += [(f, s) for f, _, _, s in dev.vpn_packages]
         files += [("FSCK0000.REC", 16384), ("crashinfo_20231107_021422_UTC", 180224)]
         if rng.random() < 0.01:  # a forgotten packet capture nearly fills disk0: DISK_SPACE
             used = RESERVED + sum(s for _, s in files)
@@ -430,7 +441,7 @@ def _member_dict(d: Device, u: Unit) -> dict[str, Any]:
 def _observed_dict(d: Device) -> dict[str, Any]:
     running = {"asa": d.asa, "asdm": d.asdm}
     if d.vpn:
-        running.update({t: v for _, t, v, _ in VPN_OLD})
+        running.update({t: v for _, t, v, _ in d.vpn_packages})
     out: dict[str, Any] = {
         "name": d.name, "driver": "asa", "model": d.model, "platform": d.family, "mode": d.mode,
         "context_mode": "multiple" if d.contexts else "single", "contexts": d.contexts,
@@ -463,8 +474,9 @@ def _sim_device(d: Device) -> dict[str, Any]:
     config: dict[str, Any] = {"boot": [f"disk0:/{d.system}"] + ([f"disk0:/{d.previous}"] if d.previous else []),
                               "asdm": f"disk0:/{_asdm_name(d.asdm)}"}
     if d.vpn:
-        config.update(anyconnect=[f"disk0:/{VPN_OLD[0][0]}"], csd=f"disk0:/{VPN_OLD[1][0]}",
-                      hostscan=f"disk0:/{VPN_OLD[2][0]}")
+        pkg = {t: f for f, t, _, _ in d.vpn_packages}
+        config.update(anyconnect=[f"disk0:/{pkg['anyconnect']}"], csd=f"disk0:/{pkg['csd']}",
+                      hostscan=f"disk0:/{pkg['hostscan']}")
     members = []
     for u in d.units:
         disks = [{"name": "disk0", "size": u.disk0, "reserved": RESERVED,
@@ -513,15 +525,44 @@ class FleetInfo:
     files: dict[str, int]  # relative path -> bytes
 
 
+def _install(dev: Device, version: str) -> None:
+    """`dev` runs `version` of its system image, the release before it kept as boot fallback
+    (its other files stay)."""
+    sizes = _sizes()
+    versions = _system_versions(dev.family)
+    old = {dev.system, dev.previous}
+    dev.asa, dev.system = version, system_image_name(dev.family, version)
+    older = versions[:versions.index(version)]
+    dev.previous = system_image_name(dev.family, older[-1]) if older else None
+    files = [(dev.system, sizes[dev.system])]
+    if dev.previous:
+        files.append((dev.previous, sizes[dev.previous]))
+    files += [f for f in dev.units[0].files if f[0] not in old]
+    for u in dev.units:
+        u.files = files
+
+
 def generate_fleet(n: int, seed: int, out: str | Path, *, sim: bool = False,
                    address_base: str | None = None, ca_bundle: str | None = None,
-                   unreachable_rate: float = 0.002) -> FleetInfo:
+                   unreachable_rate: float = 0.002, converged: bool = False,
+                   sim_json: bool = False) -> FleetInfo:
     """Write desired/, inventory/devices.yaml, snapshot.json (and simfleet.yaml with `sim`)
-    for `n` devices into `out`."""
+    for `n` devices into `out`.
+
+    `converged`: the same fleet (same devices, policy and problems) with every device already
+    running what the policy wants (region targets, data-centre VPN bundle, canary overrides), as
+    after a completed rollout: nothing drifts. `sim_json`: the simulated twin as simfleet.json
+    (JSON is YAML too, so `reconciler simulate --fleet` reads it; Python reads it ~20x faster)."""
     root = Path(out)
     rng = random.Random(seed)
-    devices = _build_devices(n, rng, address_base, unreachable_rate)
+    devices = _build_devices(n, rng, address_base, unreachable_rate, converged)
     fleet, regions, overrides = _policy(devices, rng)
+    if converged:
+        by_name = {d.name: d for d in devices}
+        for o in overrides["devices"]:
+            want = o.get("images", {}).get("asa")
+            if want and by_name[o["name"]].asa != want:
+                _install(by_name[o["name"]], want)  # a canary already on the newest release
     (root / "desired").mkdir(parents=True, exist_ok=True)
     (root / "inventory").mkdir(parents=True, exist_ok=True)
     texts: dict[str, str] = {
@@ -541,11 +582,14 @@ def generate_fleet(n: int, seed: int, out: str | Path, *, sim: bool = False,
         "snapshot.json": _snapshot_text(devices),
     }
     if sim:
-        texts["simfleet.yaml"] = _dump(
-            {"version": 1, "auth": {"username": "admin", "password": PASSWORD_REF},
-             "timings": {"reload_seconds": 420, "ready_seconds": 60},
-             "devices": [_sim_device(d) for d in devices]},
-            "# simulated twin of the generated fleet (docs/simulator.md)\n")
+        twin = {"version": 1, "auth": {"username": "admin", "password": PASSWORD_REF},
+                "timings": {"reload_seconds": 420, "ready_seconds": 60},
+                "devices": [_sim_device(d) for d in devices]}
+        if sim_json:
+            texts["simfleet.json"] = json.dumps(twin, separators=(",", ":")) + "\n"
+        else:
+            texts["simfleet.yaml"] = _dump(twin, "# simulated twin of the generated fleet "
+                                                 "(docs/simulator.md)\n")
     sizes = {}
     for rel, text in texts.items():
         data = text.encode()
@@ -562,9 +606,17 @@ def main() -> None:
     ap.add_argument("--devices", "-n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--sim", action="store_true", help="also write simfleet.yaml")
+    ap.add_argument("--sim-json", action="store_true",
+                    help="with --sim: write the twin as simfleet.json (faster to read)")
     ap.add_argument("--address-base", help="inventory addresses BASE/d/NAME (a simulator URL)")
+    ap.add_argument("--converged", action="store_true",
+                    help="every device already runs its targets (nothing drifts)")
+    ap.add_argument("--unreachable-rate", type=float, default=0.002,
+                    help="share of devices that do not answer (default 0.002)")
     a = ap.parse_args()
-    info = generate_fleet(a.devices, a.seed, a.out, sim=a.sim, address_base=a.address_base)
+    info = generate_fleet(a.devices, a.seed, a.out, sim=a.sim, address_base=a.address_base,
+                          converged=a.converged, unreachable_rate=a.unreachable_rate,
+                          sim_json=a.sim_json)
     print(f"{info.devices} devices ({info.members} units), {info.groups} groups, "
           f"{info.overrides} overrides, {info.unreachable} unreachable in {info.root}")
     for rel, size in info.files.items():

@@ -31,8 +31,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -46,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
+
+from bench.machine import banner, finish, machine  # noqa: E402
 
 
 def _peak_mb() -> float:
@@ -144,29 +144,6 @@ def run_child(kind: str, root: Path) -> dict[str, Any]:
     return result
 
 
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = 0.0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) / 1024 / 1024
-    except OSError:
-        pass
-    import yaml
-
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem, 1),
-            "python": platform.python_version(), "libyaml": bool(getattr(yaml, "__with_libyaml__", False)),
-            "loadavg_start": os.getloadavg()[0]}
-
-
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -251,10 +228,8 @@ def main() -> None:
 
     sizes = [int(x) for x in a.sizes.split(",") if x]
     info = machine()
-    print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, Python "
-          f"{info['python']}, libyaml {'yes' if info['libyaml'] else 'NO'}; load average "
-          f"{info['loadavg_start']:.2f} (other processes share the CPUs: medians of {a.repeat} "
-          "runs, ratios measured back to back)")
+    print(f"{banner(info)} (other processes share the CPUs: medians of {a.repeat} runs, ratios "
+          "measured back to back)")
     rows = []
     t0 = time.perf_counter()
     for n in sizes:
@@ -262,14 +237,15 @@ def main() -> None:
         r = rows[-1]
         print(f"  {n:,} devices: total {r['total_s']:.2f} s (CPU {r['cpu_s']:.2f} s), floor "
               f"{r['floor_s']:.2f} s, x{r['ratio_to_floor']:.2f}, peak {r['peak_mb']:.0f} MB", flush=True)
-    info["loadavg_end"] = os.getloadavg()[0]
+    end_line = finish(info)
     elapsed = time.perf_counter() - t0
     print()
+    print(banner(info))
     print_table(rows)
     big = rows[-1]
     print(f"\nplan of {big['devices']:,}: {big['summary']}")
     print(f"targets at 100,000 devices: total < 10 s, peak < 2048 MB, <= 3x the parse floor; "
-          f"benchmark took {elapsed:.0f} s")
+          f"benchmark took {elapsed:.0f} s; {end_line}")
     for r in rows:
         if r["devices"] == 100_000:
             misses = []

@@ -31,7 +31,6 @@ import asyncio
 import copy
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -228,26 +227,6 @@ def bound(durations: dict[str, float], c: int) -> tuple[float, float, float]:
     return max(longest, area), longest, area
 
 
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = ""
-    try:
-        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines()
-                      if x.startswith("MemTotal")).split()[1])
-        ram = f"{kb / 1024 / 1024:.0f} GiB"
-    except (OSError, StopIteration, ValueError):
-        pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram,
-            "python": platform.python_version(), "platform": platform.platform()}
-
-
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["RECONCILER_FW_PASSWORD"] = PASSWORD
     os.environ["RECONCILER_AGENT_TOKEN"] = TOKEN
@@ -287,7 +266,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     return {"benchmark": "rollout_makespan",
             "params": {"devices": args.devices, "parallel": args.parallel, "repeat": args.repeat,
                        "time_scale": args.time_scale, "seed": args.seed},
-            "machine": machine(),
             "median": {k: round(med(k), 4) for k in ("makespan", "bound", "longest", "area",
                                                       "ratio", "batch", "batch_bound", "speedup")},
             "target": {"ratio_max": 1.10, "met": med("ratio") <= 1.10 and med("speedup") > 1.0},
@@ -324,13 +302,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reconciler.logging import configure_logging
 
     configure_logging(verbosity=-1)  # info lines (one per discovery) would drown the figures
+    from bench.machine import banner, finish, machine
+
+    info = machine()
+    print(banner(info), flush=True)
     t0 = time.perf_counter()
     res = asyncio.run(main_async(args))
     res["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    end_line = finish(info)
+    res["machine"] = info
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
+    print(banner(info))
     print(table(res))
-    print(f"wrote {args.out} ({res['wall_seconds']} s)")
+    print(f"{end_line}; wrote {args.out} ({res['wall_seconds']} s)")
     return 0
 
 

@@ -25,6 +25,7 @@ from reconciler.core.plan import Plan, plan_fleet
 from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
+    from reconciler.core.plan.incremental import PlanMemory
     from reconciler.discovery import ClientFactory, Progress
     from reconciler.gitops.revision import Revision
     from reconciler.drivers.base import DriverOptions, Transcript
@@ -118,14 +119,16 @@ def image_status(images_dir: Path, desired: DesiredState) -> dict[str, ImageStat
     return ImageRepository(images_dir).status(desired.images)
 
 
-def resolve(desired: DesiredState, snapshot: Snapshot
+def resolve(desired: DesiredState, snapshot: Snapshot, memory: PlanMemory | None = None
             ) -> tuple[dict[str, ResolvedDevice], list[Finding]]:
     """Per-device targets and settings (discovered models beat inventory hints); raises
-    UnplannableError on fleet-wide errors."""
+    UnplannableError on fleet-wide errors. With a `memory`, only what changed is resolved."""
     from reconciler.core.plan.planner import observed_models
     from reconciler.core.resolve import resolve_fleet
 
-    resolved, findings = resolve_fleet(desired, observed_models(snapshot))
+    models = observed_models(snapshot)
+    resolved, findings = (memory.resolve(desired, models) if memory is not None
+                          else resolve_fleet(desired, models))
     fatal = fatal_findings(findings)
     if fatal:
         raise UnplannableError(fatal)
@@ -168,13 +171,14 @@ def stored_known_units(root: Path, state_url: str | None, snapshot: Snapshot) ->
 
 def make_plan(desired: DesiredState, snapshot: Snapshot, status: Mapping[str, ImageStatus],
               states: Mapping[str, DeviceState], *, only: set[str] | None = None,
-              findings: Iterable[Finding] = (), dirty: bool = False
-              ) -> tuple[Plan, dict[str, ResolvedDevice]]:
+              findings: Iterable[Finding] = (), dirty: bool = False,
+              memory: PlanMemory | None = None) -> tuple[Plan, dict[str, ResolvedDevice]]:
     """Resolve and plan; returns the plan and the resolution (settings, windows, targets).
-    `dirty`: the files differ from the commit they were read with (the plan says so)."""
-    resolved, resolve_findings = resolve(desired, snapshot)
+    `dirty`: the files differ from the commit they were read with (the plan says so).
+    `memory`: plan again only the devices whose inputs changed since its last plan."""
+    resolved, resolve_findings = resolve(desired, snapshot, memory)
     plan = plan_fleet(desired, resolved, snapshot, status, device_states=states, only=only,
-                      findings=[*findings, *resolve_findings])
+                      findings=[*findings, *resolve_findings], memory=memory)
     if dirty:
         plan = replace(plan, source=replace(plan.source, dirty=True))
     return plan, resolved

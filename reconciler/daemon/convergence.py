@@ -15,7 +15,7 @@ different target starts counting from one. Here, before a cycle applies anything
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,10 +34,16 @@ class Verdict:
 
 def judge(plan: Plan, counters: Mapping[str, AttemptCounter],
           max_attempts: Mapping[str, int], now: datetime, *,
-          stable_after: timedelta = timedelta(hours=6)) -> Verdict:
-    """`plan` made without NOT_CONVERGING findings; `max_attempts`: device -> its setting."""
+          stable_after: timedelta = timedelta(hours=6), managed: Iterable[str] = ()) -> Verdict:
+    """`plan` made without NOT_CONVERGING findings; `max_attempts`: device -> its setting;
+    `managed`: the devices the plan covered (those it does not list are in sync)."""
     stuck: dict[str, Finding] = {}
     converged: list[str] = []
+    listed = {dp.device for dp in plan.devices}
+    for name in managed:
+        c = counters.get(name)
+        if c is not None and name not in listed and now - c.last_at >= stable_after:
+            converged.append(name)  # in sync, with nothing to report
     for dp in plan.devices:
         c = counters.get(dp.device)
         if c is None:
@@ -53,4 +59,11 @@ def judge(plan: Plan, counters: Mapping[str, AttemptCounter],
                     f"{dp.device}`", device=dp.device)
         elif not dp.blocked and now - c.last_at >= stable_after:
             converged.append(dp.device)
-    return Verdict(stuck, tuple(converged))
+    return Verdict(stuck, tuple(sorted(converged)))
+
+
+def forgetting_due(counters: Iterable[AttemptCounter], now: datetime,
+                   stable_after: timedelta) -> bool:
+    """Some counter is old enough to be forgotten if its device is in sync: a cycle must judge
+    again even when nothing else changed (time did)."""
+    return any(now - c.last_at >= stable_after for c in counters)

@@ -5,8 +5,12 @@ died, lets the agents check in (a pending re-image happens there), discovers its
 or its shard), plans, reports drift, and — where policy says `auto_apply` and the device is in
 its maintenance window (agents: also at their check-in) — applies through the executor. Devices
 that keep drifting back after upgrades are NOT_CONVERGING and left alone. A cycle whose commit,
-observed devices, device states and attempt counters are all unchanged, with nothing left to
-apply, reuses the last plan instead of planning again (work proportional to change).
+observed devices, device states, attempt counters and image repository are all unchanged, with
+nothing left to apply, reuses the last plan instead of planning again; otherwise only the devices that changed
+are planned again (`PlanMemory`), and the policy files are parsed again only when they changed
+(`DesiredCache`): apart from discovery, which must look at every device to see drift behind our
+back, a cycle's work is proportional to what changed. The report says where the time went
+(`stages_seconds`) and how much work was done (`work`).
 
 The loop waits `interval` (with jitter) between cycles; after a failed cycle it retries sooner,
 backing off exponentially (shared `reconciler.backoff`), never later than the interval.
@@ -15,7 +19,6 @@ backing off exponentially (shared `reconciler.backoff`), never later than the in
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import time
 import uuid
@@ -31,15 +34,19 @@ from reconciler.contract import FindingCode
 from reconciler.core.findings import Finding
 from reconciler.core.model import DesiredState, DriverKind
 from reconciler.core.plan import Plan
-from reconciler.core.plan.fingerprint import canonical_json, observed_digest
+from reconciler.core.plan.incremental import PlanMemory
 from reconciler.core.windows import is_open
-from reconciler.daemon.convergence import judge
+from reconciler.daemon.changes import (Basis, carry_over, changed_devices, read_basis,
+                                       unchanged)
+from reconciler.daemon.convergence import Verdict, forgetting_due, judge
 from reconciler.daemon.metrics import Metrics
+from reconciler.daemon.stages import Stages, Work
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.executor.jobs import JobRequest, runnable
 from reconciler.executor.session import Session, Workspace
+from reconciler.gitops.desired_cache import DesiredCache
 from reconciler.logging import get_logger
-from reconciler.store import JobStatus, Store, open_store
+from reconciler.store import JobStatus, Store, SyncRecord, open_store
 from reconciler.store.shards import in_shard
 from reconciler.timezones import zone
 
@@ -87,6 +94,8 @@ class CycleResult:
     refused: str = ""  # the revision was not applied (signature)
     reused_plan: bool = False
     devices: dict[str, DeviceReport] = field(default_factory=dict)
+    stages: Stages = field(default_factory=Stages)
+    work: Work = field(default_factory=Work)
     eligible: list[str] = field(default_factory=list)  # applied in this cycle
     job_id: int | None = None
     job_status: str | None = None
@@ -114,6 +123,7 @@ class CycleResult:
                         for d in sorted(self.devices.values(), key=lambda d: d.name)],
             "applied": self.eligible, "job": {"id": self.job_id, "status": self.job_status,
                                               "outcomes": self.outcomes} if self.job_id else None,
+            "stages_seconds": self.stages.rounded(), "work": self.work.to_dict(),
         }
 
 
@@ -128,9 +138,13 @@ class DaemonContext:
     failures: int = 0  # failed cycles in a row
     last: CycleResult | None = None
     last_ok_at: float | None = None  # monotonic
+    last_sync: SyncRecord | None = None  # recorded by the last successful cycle
     stopping: bool = False
     session: Session | None = None  # while a cycle runs (signals reach its runner)
-    _reuse_key: str | None = None
+    desired_cache: DesiredCache = field(default_factory=DesiredCache)
+    plan_memory: PlanMemory = field(default_factory=PlanMemory)
+    _basis: Basis | None = None  # what the last planned cycle saw
+    _reuse_basis: Basis | None = None  # a settled cycle's basis, and its result to reuse
     _reuse_result: CycleResult | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -152,27 +166,38 @@ class Desired:
     findings: list[Finding]
     commit: str
     refused: str = ""
+    loaded: bool = True  # parsed now (False: the files were those of the last read)
 
 
-def read_branch(config: DaemonConfig) -> Desired:
-    """The branch tip's desired state (fetched when the repository is a URL)."""
+def read_branch(config: DaemonConfig, cache: DesiredCache | None = None,
+                stages: Stages | None = None) -> Desired:
+    """The branch tip's desired state (fetched when the repository is a URL). With a `cache`,
+    parsed only when the policy files differ from the last read's."""
     from reconciler.gitops.signatures import verify_commit
     from reconciler.gitops.source import GitTreeSource
-    from reconciler.loader import load_desired
     from reconciler.planning import UnplannableError, fatal_findings
 
-    with GitTreeSource(config.repo, config.branch, fetch=True) as src:
-        desired, findings = load_desired(src)
-        refused = ""
-        if config.verify_signatures:
-            status = verify_commit(src.repo, src.commit, allowed_signers=config.allowed_signers)
-            if not status.ok:
-                refused = status.describe()
-        commit = src.commit
+    stages = stages or Stages()
+    cache = cache or DesiredCache()
+    with stages("git"):
+        src = GitTreeSource(config.repo, config.branch, fetch=True)
+    with src:
+        with stages("load"):
+            desired, findings, loaded = cache.load(src)
+        with stages("git"):
+            refused = ""
+            if config.verify_signatures:
+                status = verify_commit(src.repo, src.commit,
+                                       allowed_signers=config.allowed_signers)
+                if not status.ok:
+                    refused = status.describe()
+            commit = src.commit
     fatal = fatal_findings(findings)
     if fatal:
         raise UnplannableError(fatal)
-    return Desired(replace(desired, commit=commit), findings, commit, refused)
+    if desired.commit != commit:
+        desired = replace(desired, commit=commit)
+    return Desired(desired, findings, commit, refused, loaded)
 
 
 # ---------------------------------------------------------------- one cycle
@@ -256,19 +281,6 @@ def eligible(plan: Plan, ctx: DaemonContext, desired: DesiredState,
     return names, outside or cfg.ignore_windows
 
 
-def _reuse_key(commit: str, digest: str, snapshot: Any, ctx: DaemonContext,
-               names: list[str]) -> str:
-    states = ctx.store.device_states(names)
-    counters = {c.device: (c.target, c.count) for c in ctx.store.attempt_counters()}
-    obs = {n: (observed_digest(d) if d is not None else None)
-           for n, d in sorted(snapshot.devices.items())}
-    errs = sorted(getattr(snapshot, "errors", {}) or {})
-    doc = {"commit": commit, "digest": digest, "observed": obs, "errors": errs,
-           "states": {n: str(s.state) for n, s in sorted(states.items())},
-           "counters": counters, "auto": ctx.config.auto_apply}
-    return hashlib.sha256(canonical_json(doc)).hexdigest()
-
-
 async def run_cycle(ctx: DaemonContext) -> CycleResult:
     """One cycle. Never raises for a failed cycle: the result says what went wrong."""
     ctx.cycle += 1
@@ -281,6 +293,10 @@ async def run_cycle(ctx: DaemonContext) -> CycleResult:
         result.ok = not result.refused and (result.job_status in (None, str(JobStatus.DEPLOYED)))
         if not result.ok and not result.error:
             result.error = result.refused or f"job {result.job_id} ended {result.job_status}"
+        if result.ok and result.commit:
+            with result.stages("store_write"):
+                ctx.last_sync = await asyncio.to_thread(ctx.store.record_sync, result.commit,
+                                                        branch=ctx.config.branch)
     except ReconcilerError as e:
         result.error = f"{e.code}: {e.message}" if getattr(e, "code", None) else str(e)
         log.error("cycle_failed", commit=result.commit, error=result.error,
@@ -295,71 +311,112 @@ async def run_cycle(ctx: DaemonContext) -> CycleResult:
 
 async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
     cfg = ctx.config
-    rev = await asyncio.to_thread(read_branch, cfg)
+    stage, work = result.stages, result.work
+    rev = await asyncio.to_thread(read_branch, cfg, ctx.desired_cache, stage)
     result.commit = rev.commit
+    work.desired_loaded = rev.loaded
     log = log.bind(commit=rev.commit[:12])
     desired = rev.desired
     names = shard_names(desired, cfg.shard)
     async with Session(ctx.workspace, actor=cfg.actor, store=ctx.store) as session:
         ctx.session = session
         try:
-            report = await session.recover(desired)
+            with stage("recover"):
+                report = await session.recover(desired)
             if not report.empty:
                 for line in report.lines():
                     log.warning("recovered", detail=line)
-            reimaged = await checkins(session, desired, names)
-            snapshot = await session.discover(desired, names)
-            key = await asyncio.to_thread(_reuse_key, rev.commit, desired.content_digest,
-                                          snapshot, ctx, names)
-            if key == ctx._reuse_key and ctx._reuse_result is not None and not rev.refused:
+            with stage("checkin"):
+                reimaged = await checkins(session, desired, names)
+            with stage("discover"):
+                snapshot = await session.discover(desired, names)
+            work.discovered = len(names)
+            with stage("store_read"):
+                images = await session.image_status(desired)
+                basis = await asyncio.to_thread(read_basis, ctx.store, rev.commit,
+                                                desired.content_digest, snapshot, names,
+                                                images, cfg.auto_apply)
+            with stage("compare"):
+                now = ctx.clock()
+                changed = await asyncio.to_thread(changed_devices, ctx._basis, basis)
+                work.changed = None if changed is None else len(changed)
+                same = (unchanged(ctx._reuse_basis, basis, changed) and not forgetting_due(
+                    basis.counters.values(), now, cfg.stable_after))
+                if changed is not None and ctx._basis is not None:
+                    basis, snapshot = carry_over(ctx._basis, basis, snapshot, changed)
+            ctx._basis = basis
+            if same and ctx._reuse_result is not None and not rev.refused:
                 prev = ctx._reuse_result
                 result.devices = {n: replace(d, newly_drifted=False)
                                   for n, d in prev.devices.items()}
                 result.reused_plan = True
+                work.reused = len(ctx.plan_memory)
                 log.info("unchanged", devices=len(names))
                 return
-            now = ctx.clock()
-            saved, resolved = await session.plan(desired, names, findings=rev.findings,
-                                                 snapshot=snapshot)
-            counters = {c.device: c for c in await asyncio.to_thread(ctx.store.attempt_counters)}
-            verdict = judge(saved.plan, counters,
-                            {n: r.settings.max_attempts for n, r in resolved.items()}, now,
-                            stable_after=cfg.stable_after)
-            for name in verdict.converged:
-                await asyncio.to_thread(ctx.store.reset_attempts, name)
+            # kept again below only once this cycle's plan is complete and settled
+            ctx._reuse_basis, ctx._reuse_result = None, None
+            with stage("plan"):
+                memory = ctx.plan_memory
+                plan, resolved = await session.plan_unsaved(
+                    desired, names, findings=rev.findings, snapshot=snapshot,
+                    states=basis.states, images=basis.images, memory=memory)
+                work.planned, work.reused = memory.planned, memory.reused
+                managed = [n for n in names if (r := resolved.get(n)) is not None and r.targets]
+                verdict = judge(plan, basis.counters,
+                                {n: r.settings.max_attempts for n, r in resolved.items()}, now,
+                                stable_after=cfg.stable_after, managed=managed)
+            with stage("store_write"):
+                for name in verdict.converged:
+                    await asyncio.to_thread(ctx.store.reset_attempts, name)
+            if verdict.converged:  # what the store holds now: the next cycle may reuse this one
+                forgotten = set(verdict.converged)
+                basis = ctx._basis = replace(basis, counters={
+                    n: c for n, c in basis.counters.items() if n not in forgotten})
             if verdict.not_converging:
-                saved, resolved = await session.plan(
-                    desired, names, findings=[*rev.findings, *verdict.not_converging.values()],
-                    snapshot=snapshot)
-            managed = [n for n in names if (r := resolved.get(n)) is not None and r.targets]
-            result.devices = classify(saved.plan, managed, verdict.not_converging)
-            previous = ctx.last.devices if ctx.last is not None else {}
-            for name, d in result.devices.items():
-                d.reimaged_to = reimaged.get(name)
-                before = previous.get(name)
-                if d.state == "drifting" and before is not None and before.state == "in_sync":
-                    d.newly_drifted = True
-                    log.warning("drift_detected", device=name, changes=d.changes,
-                                reimaged_to=d.reimaged_to)
-                elif d.state == "drifting":
-                    log.info("drifting", device=name, changes=d.changes)
-                elif d.state == "not_converging":
-                    log.error("not_converging", device=name, reason=d.reason)
-                elif d.state in ("blocked", "unreachable"):
-                    log.info(d.state, device=name, reason=d.reason)
+                with stage("plan"):
+                    plan, resolved = await session.plan_unsaved(
+                        desired, names, findings=[*rev.findings, *verdict.not_converging.values()],
+                        snapshot=snapshot, states=basis.states, images=basis.images,
+                        memory=memory)
+                    work.planned += memory.planned
+            with stage("report"):
+                _report(ctx, result, plan, names, resolved, verdict, reimaged, log)
             if rev.refused:
                 result.refused = rev.refused
                 log.error("revision_refused", reason=rev.refused)
                 return
             # nothing left to act on: the next cycle may reuse this one if nothing changes
-            settled = not runnable(saved.plan)
-            ctx._reuse_key, ctx._reuse_result = (key, result) if settled else (None, None)
-            apply, ignore = eligible(saved.plan, ctx, desired, resolved, reimaged, now)
+            settled = not runnable(plan)
+            ctx._reuse_basis, ctx._reuse_result = (basis, result) if settled else (None, None)
+            apply, ignore = eligible(plan, ctx, desired, resolved, reimaged, now)
             if apply and not ctx.stopping:
                 result.eligible = apply
-                await _apply(ctx, session, desired, apply, ignore, rev, result, log)
+                with stage("apply"):
+                    await _apply(ctx, session, desired, apply, ignore, rev, result, log)
         finally:
             ctx.session = None
+
+
+def _report(ctx: DaemonContext, result: CycleResult, plan: Plan, names: list[str],
+            resolved: Mapping[str, Any], verdict: Verdict, reimaged: Mapping[str, str | None],
+            log: Any) -> None:
+    """Every managed device's compliance state; drift that appeared since the last cycle."""
+    managed = [n for n in names if (r := resolved.get(n)) is not None and r.targets]
+    result.devices = classify(plan, managed, verdict.not_converging)
+    previous = ctx.last.devices if ctx.last is not None else {}
+    for name, d in result.devices.items():
+        d.reimaged_to = reimaged.get(name)
+        before = previous.get(name)
+        if d.state == "drifting" and before is not None and before.state == "in_sync":
+            d.newly_drifted = True
+            log.warning("drift_detected", device=name, changes=d.changes,
+                        reimaged_to=d.reimaged_to)
+        elif d.state == "drifting":
+            log.info("drifting", device=name, changes=d.changes)
+        elif d.state == "not_converging":
+            log.error("not_converging", device=name, reason=d.reason)
+        elif d.state in ("blocked", "unreachable"):
+            log.info(d.state, device=name, reason=d.reason)
 
 
 async def _apply(ctx: DaemonContext, session: Session, desired: DesiredState, names: list[str],
@@ -403,8 +460,8 @@ def _account(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
         ctx.failures = 0
         ctx.last_ok_at = time.monotonic()
         m.last_success.set(time.time())
-        if result.commit:
-            rec = ctx.store.record_sync(result.commit, branch=ctx.config.branch)
+        rec = ctx.last_sync
+        if rec is not None and rec.commit == result.commit:
             m.sync.info({"commit": rec.commit, "branch": rec.branch,
                          "at": rec.at.isoformat(timespec="seconds")})
     else:
@@ -413,7 +470,8 @@ def _account(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
         ctx.last = result
     log.info("cycle_done", ok=result.ok, commit=result.commit, seconds=round(result.duration, 3),
              counts=result.counts(), drift=len(result.drift), job=result.job_id,
-             error=result.error or None)
+             error=result.error or None, stages=result.stages.rounded(),
+             work=result.work.to_dict())
 
 
 # ---------------------------------------------------------------- the loop

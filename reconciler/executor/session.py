@@ -19,10 +19,12 @@ from pathlib import Path
 from types import TracebackType
 
 from reconciler.core.findings import Finding
-from reconciler.core.model import DesiredState, ResolvedDevice, Settings
+from reconciler.core.model import (DesiredState, DeviceState, ImageStatus, ResolvedDevice,
+                                   Settings)
 from reconciler.core.observed import Snapshot
 from reconciler.core.plan.fingerprint import check_fresh, planned, saved_plan
-from reconciler.core.plan.model import SavedPlan
+from reconciler.core.plan.incremental import PlanMemory
+from reconciler.core.plan.model import Plan, SavedPlan
 from reconciler.discovery import Progress
 from reconciler.drivers.base import DriverOptions
 from reconciler.errors import PermanentError
@@ -92,21 +94,47 @@ class Session:
 
     async def plan(self, desired: DesiredState, names: Iterable[str] | None = None, *,
                    findings: Sequence[Finding] = (), snapshot: Snapshot | None = None,
-                   progress: Progress | None = None, dirty: bool = False
+                   progress: Progress | None = None, dirty: bool = False,
+                   states: Mapping[str, DeviceState] | None = None,
+                   memory: PlanMemory | None = None
                    ) -> tuple[SavedPlan, dict[str, ResolvedDevice]]:
         """Discover (unless given a snapshot) and plan `names` (default: every device).
-        `dirty`: the desired files differ from their commit (the plan records it)."""
-        from reconciler.planning import image_status, make_plan
+        `dirty`: the desired files differ from their commit (the plan records it).
+        `states`: the device states, when the caller just read them from the store.
+        `memory`: plan again only the devices that changed since its last plan (the daemon)."""
+        if snapshot is None:
+            only = set(names) if names is not None else None
+            snapshot = await self.discover(desired, only, progress=progress)
+        plan, resolved = await self.plan_unsaved(desired, names, findings=findings,
+                                                 snapshot=snapshot, dirty=dirty, states=states,
+                                                 memory=memory)
+        return saved_plan(plan, snapshot.devices), resolved
+
+    async def plan_unsaved(self, desired: DesiredState, names: Iterable[str] | None, *,
+                           snapshot: Snapshot, findings: Sequence[Finding] = (),
+                           dirty: bool = False, states: Mapping[str, DeviceState] | None = None,
+                           images: Mapping[str, ImageStatus] | None = None,
+                           memory: PlanMemory | None = None
+                           ) -> tuple[Plan, dict[str, ResolvedDevice]]:
+        """`plan` of a snapshot, without the observed dicts a saved plan carries (one per
+        device with steps): for a plan that is reported, never saved or applied (the daemon's
+        report of every cycle). `images`: the image repository's status, when the caller
+        just read it."""
+        from reconciler.planning import make_plan
 
         only = set(names) if names is not None else None
-        if snapshot is None:
-            snapshot = await self.discover(desired, only, progress=progress)
-        status = await asyncio.to_thread(image_status, self.ws.images_dir, desired)
-        records = await asyncio.to_thread(self.store.device_states, only or desired.inventory)
-        states = {n: r.state for n, r in records.items()}
-        plan, resolved = make_plan(desired, snapshot, status, states, only=only,
-                                   findings=findings, dirty=dirty)
-        return saved_plan(plan, snapshot.devices), resolved
+        status = images if images is not None else await self.image_status(desired)
+        if states is None:
+            records = await asyncio.to_thread(self.store.device_states, only or desired.inventory)
+            states = {n: r.state for n, r in records.items()}
+        return make_plan(desired, snapshot, status, states, only=only, findings=findings,
+                         dirty=dirty, memory=memory)
+
+    async def image_status(self, desired: DesiredState) -> dict[str, ImageStatus]:
+        """What the local image repository holds of the catalog (stat; hashes only new files)."""
+        from reconciler.planning import image_status
+
+        return await asyncio.to_thread(image_status, self.ws.images_dir, desired)
 
     async def check_fresh(self, saved: SavedPlan, desired: DesiredState) -> Snapshot:
         """Re-discover the planned devices; StalePlanError (exit 3) when anything changed."""

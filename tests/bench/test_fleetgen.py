@@ -23,7 +23,7 @@ from reconciler.loader.snapshot import load_snapshot
 from reconciler.sim.app import create_app
 from reconciler.sim.clock import ScaledClock
 from reconciler.sim.fleet import SimCredentials, SimFleet
-from reconciler.sim.fleetfile import load_fleet_file
+from reconciler.sim.fleetfile import fleet_from_dict, load_fleet_file
 
 PASSWORD = "fleetgen-test-pw-3c1d"
 
@@ -88,3 +88,33 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
     b = generate_fleet(200, 9, tmp_path / "b", sim=True)
     for rel in a.files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+async def test_a_converged_fleet_has_no_drift_and_its_twin_discovers_to_its_snapshot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    generate_fleet(400, 8, tmp_path, sim=True, address_base="https://sim", unreachable_rate=0,
+                   converged=True, sim_json=True)
+    desired, findings = load_desired(DirectorySource(tmp_path))
+    assert not [f for f in findings if f.severity is Severity.ERROR]
+    snapshot = load_snapshot(tmp_path / "snapshot.json")
+    resolved, rfind = resolve_fleet(desired, observed_models(snapshot))
+    plan = plan_fleet(desired, resolved, snapshot,
+                      {n: ImageStatus.PRESENT for n in desired.images}, findings=rfind)
+    assert plan.summary.devices == 400 and plan.summary.in_sync == 400 and not plan.devices
+    # the same devices as the drifting fleet of that seed, only further along
+    drifting = tmp_path / "drifting"
+    generate_fleet(400, 8, drifting, unreachable_rate=0)
+    before = json.loads((drifting / "snapshot.json").read_text())["devices"]
+    after = json.loads((tmp_path / "snapshot.json").read_text())["devices"]
+    assert [(d["name"], d["model"], d["mode"]) for d in before] == \
+        [(d["name"], d["model"], d["mode"]) for d in after]
+    assert sum(d["running"] != e["running"] for d, e in zip(before, after, strict=True)) > 100
+    monkeypatch.setenv("RECONCILER_FW_PASSWORD", PASSWORD)
+    spec = fleet_from_dict(json.loads((tmp_path / "simfleet.json").read_text()))
+    app = create_app(SimFleet(spec, SimCredentials("admin", PASSWORD, None), ScaledClock(1000)))
+    got = await discover(list(desired.inventory.values()),
+                         options=DiscoveryOptions(attempts=1, timeout=60),
+                         client_factory=lambda tls, names: httpx.AsyncClient(
+                             transport=httpx.ASGITransport(app=app)),
+                         resolver=lambda ref: PASSWORD)
+    assert snapshot_to_dict(got)["devices"] == after

@@ -15,7 +15,8 @@ from tests.cli.sim_process import SimRepo, planned_steps, reconciler, sim_repo, 
 
 STATES = {"in_sync", "drifting", "blocked", "not_converging", "unreachable"}
 TOP = {"cycle", "commit", "ok", "error", "refused", "started", "duration_seconds", "reused_plan",
-       "counts", "drift", "devices", "applied", "job"}
+       "counts", "drift", "devices", "applied", "job", "stages_seconds", "work"}
+WORK = {"desired_loaded", "discovered", "changed", "planned", "reused"}
 DEVICE = {"device", "state", "changes", "reason", "newly_drifted", "reimaged_to"}
 
 
@@ -56,6 +57,13 @@ def test_once_json_reports_drift_plan_only_then_applies(sim: SimRepo) -> None:
     assert drifting <= set(doc["drift"]) and "fw-branch-03" in doc["drift"]
     assert doc["applied"] == [] and doc["job"] is None
     assert sim.state("fw-branch-01")["units"][0]["reloads"] == 0  # nothing applied
+    # a first cycle reads the policy, discovers and plans every device
+    assert doc["work"] == {"desired_loaded": True, "discovered": 13, "changed": None,
+                           "planned": 13, "reused": 0}
+    stages = doc["stages_seconds"]
+    assert {"git", "load", "discover", "plan", "report", "store_write"} <= set(stages)
+    assert all(v >= 0 for v in stages.values()) and set(doc["work"]) == WORK
+    assert sum(stages.values()) <= doc["duration_seconds"] + 0.01
 
     code, doc = once(sim, "--auto-apply", "--ignore-maintenance-windows")
     assert code == 0, doc

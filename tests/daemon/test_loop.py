@@ -70,6 +70,88 @@ async def test_drift_behind_our_back_is_reported_and_fixed(dlab: DaemonLab) -> N
     assert (await run_cycle(ctx)).devices[AGENT].state == "in_sync"
 
 
+async def test_a_cycle_works_in_proportion_to_what_changed(dlab: DaemonLab) -> None:
+    ctx = dlab.context(auto_apply=False)
+    first = await run_cycle(ctx)
+    managed = len(first.devices)
+    assert first.work.desired_loaded and first.work.changed is None
+    assert first.work.planned == managed and first.work.discovered == len(dlab.lab.fleet.devices)
+    idle = await run_cycle(ctx)  # nothing changed (drift is left, plan-only)
+    assert not idle.work.desired_loaded and idle.work.changed == 0
+    assert idle.work.planned == 0 and idle.work.reused == managed
+    assert _states(idle) == _states(first)
+    dlab.lab.fleet.apply(AGENT, "set-agent-version", version="4.9.0.100")  # behind our back
+    drifted = await run_cycle(ctx)
+    assert drifted.work.changed == 1 and drifted.work.planned == 1
+    target = first.devices[AGENT].changes[0].split(" -> ")[1]
+    assert drifted.devices[AGENT].changes == [f"agent 4.9.0.100 -> {target}"]
+    dlab.repo.write("README.md", "runbook\n")
+    docs = dlab.repo.commit("docs only")
+    moved = await run_cycle(ctx)  # a new commit, but not one policy file changed
+    assert moved.commit == docs and not moved.work.desired_loaded and moved.work.planned == 0
+    dlab.repo.replace("desired/fleet.yaml", 'asa: "9.4(1)"', 'asa: "9.4(1)"  # reviewed')
+    dlab.repo.commit("the policy, a comment")
+    edited = await run_cycle(ctx)
+    assert edited.work.desired_loaded
+    # whatever was kept, the report is what a daemon that starts afresh reports
+    fresh = await run_cycle(dlab.context(auto_apply=False))
+    assert fresh.work.planned == managed and _states(fresh) == _states(edited)
+    for stage in ("git", "load", "discover", "store_read", "compare", "plan", "report"):
+        assert edited.stages.seconds[stage] >= 0
+
+
+async def test_counters_of_devices_in_sync_are_forgotten_after_stable_after(
+        dlab: DaemonLab) -> None:
+    from datetime import timedelta
+
+    from reconciler.daemon.loop import utcnow
+
+    ctx = dlab.context(stable_after=timedelta(hours=6))
+    applied = (await run_cycle(ctx)).eligible
+    assert applied
+    counted = {c.device for c in ctx.store.attempt_counters()}
+    assert counted == set(applied)
+    settled = await run_loop(ctx, max_cycles=2, sleep=_no_sleep)
+    assert settled[-1].reused_plan and all(
+        settled[-1].devices[n].state == "in_sync" for n in applied)
+    assert {c.device for c in ctx.store.attempt_counters()} == counted  # not yet 6 hours
+    later = utcnow() + timedelta(hours=7)
+    ctx.clock = lambda: later
+    aged = await run_cycle(ctx)  # nothing changed but time: judged again, not reused
+    assert not aged.reused_plan and aged.ok
+    assert ctx.store.attempt_counters() == []
+    assert (await run_cycle(ctx)).reused_plan
+
+
+async def test_an_image_fetched_later_unblocks_a_settled_device(dlab: DaemonLab,
+                                                                 tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    from dataclasses import replace
+
+    from reconciler.daemon.loop import DaemonContext
+
+    images = tmp_path / "images"
+    shutil.copytree(dlab.lab.images, images)
+    missing = "cisco-asa-fp2k.9.16.3.SPA"  # fw-fpr-01's target, no other device's
+    kept = tmp_path / missing
+    shutil.move(images / missing, kept)
+    probe = dlab.context()
+    ctx = DaemonContext.open(probe.config, replace(probe.workspace, images_dir=images))
+    dlab.contexts.append(ctx)
+    results = await run_loop(ctx, max_cycles=3, sleep=_no_sleep)
+    settled = results[-1]
+    assert settled.reused_plan and settled.devices["fw-fpr-01"].state == "blocked"
+    assert "IMAGE_NOT_IN_REPOSITORY" in settled.devices["fw-fpr-01"].reason
+    shutil.move(kept, images / missing)  # `reconciler images fetch` did it
+    fixed = await run_cycle(ctx)
+    assert not fixed.reused_plan and fixed.eligible == ["fw-fpr-01"]
+    assert fixed.outcomes == {"fw-fpr-01": str(JobDeviceStatus.SUCCEEDED)}
+
+
+def _states(r) -> dict[str, tuple[str, list[str], str]]:  # type: ignore[no-untyped-def]
+    return {n: (d.state, d.changes, d.reason) for n, d in r.devices.items()}
+
+
 async def test_a_device_that_flips_back_is_not_converging_after_max_attempts(
         dlab: DaemonLab) -> None:
     dlab.lab.fleet.add_fault(AGENT, {"kind": "agent-revert"})

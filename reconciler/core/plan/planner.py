@@ -24,6 +24,7 @@ from reconciler.core.plan.checks.transitions import transition_checks
 from reconciler.core.plan.context import DeviceContext, Fleet
 from reconciler.core.plan.diff import diff_device
 from reconciler.core.plan.fingerprint import plan_fingerprint, planned
+from reconciler.core.plan.incremental import PlanMemory
 from reconciler.core.plan.model import Change, DevicePlan, JobSettings, Plan, Source, Summary
 from reconciler.core.plan.space import SpacePlan, plan_space
 from reconciler.core.plan.steps import build_steps
@@ -213,22 +214,25 @@ def plan_device(name: str, resolved: ResolvedDevice, observed: ObservedDevice | 
 def plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], snapshot: Snapshot,
                image_status: Mapping[str, ImageStatus],
                device_states: Mapping[str, DeviceState] | None = None,
-               only: set[str] | None = None, findings: Iterable[Finding] = ()) -> Plan:
+               only: set[str] | None = None, findings: Iterable[Finding] = (),
+               memory: PlanMemory | None = None) -> Plan:
     """Plan every managed device (or only those in `only`).
 
     `findings` are upstream results (resolution: CONFLICTING_TARGETS, NO_COMPATIBLE_IMAGE...;
     the daemon: NOT_CONVERGING, DEVICE_LOCKED). Those naming a device are attached to it (errors
-    block it); the others are fleet findings.
+    block it); the others are fleet findings. With a `memory` (see `incremental`), devices whose
+    inputs did not change since the memory's last plan keep their plan: only the others are
+    planned again.
     """
     with gc_paused():  # ~100,000 small objects, no cycles
         return _plan_fleet(desired, resolved, snapshot, image_status, device_states, only,
-                           findings)
+                           findings, memory)
 
 
 def _plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], snapshot: Snapshot,
                 image_status: Mapping[str, ImageStatus],
                 device_states: Mapping[str, DeviceState] | None, only: set[str] | None,
-                findings: Iterable[Finding]) -> Plan:
+                findings: Iterable[Finding], memory: PlanMemory | None = None) -> Plan:
     by_device: dict[str, list[Finding]] = defaultdict(list)
     fleet_findings: list[Finding] = []
     for f in findings:
@@ -243,6 +247,10 @@ def _plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], s
     names = set(resolved) | set(desired.inventory)
     for n in [n for n in by_device if n not in names]:
         fleet_findings.extend(by_device.pop(n))
+    if memory is not None:
+        memory.begin(desired, image_status, fleet.vpn_staying)
+        if only is None:
+            memory.keep_only(names)
     if only is not None:
         names &= only
     plans: list[DevicePlan] = []
@@ -261,8 +269,14 @@ def _plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], s
                                     findings=tuple(_accept(_merge(upstream, ()), frozenset()))))
             continue
         managed += 1
-        p = templates.plan(name, r, snapshot.devices.get(name), snapshot, fleet, states.get(name),
-                           upstream)
+        observed, state = snapshot.devices.get(name), states.get(name)
+        if memory is None:
+            p = templates.plan(name, r, observed, snapshot, fleet, state, upstream)
+        else:
+            known, p = memory.get(name, r, observed, state, upstream)
+            if not known:
+                p = templates.plan(name, r, observed, snapshot, fleet, state, upstream)
+                memory.put(name, r, observed, state, upstream, p)
         if p is not None:
             plans.append(p)
 
