@@ -5,8 +5,9 @@ died, lets the agents check in (a pending re-image happens there), discovers its
 or its shard), plans, reports drift, and — where policy says `auto_apply` and the device is in
 its maintenance window (agents: also at their check-in) — applies through the executor. Devices
 that keep drifting back after upgrades are NOT_CONVERGING and left alone. A cycle whose commit,
-observed devices, device states and attempt counters are all unchanged, with nothing left to
-apply, reuses the last plan instead of planning again (work proportional to change).
+observed devices, device states, attempt counters and image repository are all unchanged, with
+nothing left that this daemon would apply, reuses the last plan instead of planning again (work
+proportional to change).
 
 The loop waits `interval` (with jitter) between cycles; after a failed cycle it retries sooner,
 backing off exponentially (shared `reconciler.backoff`), never later than the interval.
@@ -29,7 +30,7 @@ from typing import Any
 from reconciler.backoff import jittered_backoff
 from reconciler.contract import FindingCode
 from reconciler.core.findings import Finding
-from reconciler.core.model import DesiredState, DriverKind
+from reconciler.core.model import DesiredState, DriverKind, ResolvedDevice
 from reconciler.core.plan import Plan
 from reconciler.core.plan.fingerprint import canonical_json, observed_digest
 from reconciler.core.windows import is_open
@@ -233,6 +234,11 @@ def classify(plan: Plan, managed: Iterable[str], not_converging: Iterable[str]
     return out
 
 
+def auto_applied(cfg: DaemonConfig, resolved: ResolvedDevice) -> bool:
+    """Whether this daemon applies the device's changes at all (its window aside)."""
+    return bool(resolved.settings.auto_apply if cfg.auto_apply is None else cfg.auto_apply)
+
+
 def eligible(plan: Plan, ctx: DaemonContext, desired: DesiredState,
              resolved: Mapping[str, Any], checked_in: Mapping[str, Any], now: datetime
              ) -> tuple[list[str], bool]:
@@ -242,10 +248,7 @@ def eligible(plan: Plan, ctx: DaemonContext, desired: DesiredState,
     outside = False
     for dp in runnable(plan):
         r = resolved.get(dp.device)
-        if r is None:
-            continue
-        auto = r.settings.auto_apply if cfg.auto_apply is None else cfg.auto_apply
-        if not auto:
+        if r is None or not auto_applied(cfg, r):
             continue
         if cfg.ignore_windows or is_open(r.settings.maintenance_windows, now, zone):
             names.append(dp.device)
@@ -256,16 +259,23 @@ def eligible(plan: Plan, ctx: DaemonContext, desired: DesiredState,
     return names, outside or cfg.ignore_windows
 
 
-def _reuse_key(commit: str, digest: str, snapshot: Any, ctx: DaemonContext,
+def _reuse_key(desired: DesiredState, snapshot: Any, ctx: DaemonContext,
                names: list[str]) -> str:
+    """What the plan depends on besides the clock: commit, observed devices, device states,
+    attempt counters, and the image repository (an image fetched after a device was blocked
+    for want of it unblocks the device)."""
+    from reconciler.planning import image_status
+
     states = ctx.store.device_states(names)
     counters = {c.device: (c.target, c.count) for c in ctx.store.attempt_counters()}
     obs = {n: (observed_digest(d) if d is not None else None)
            for n, d in sorted(snapshot.devices.items())}
     errs = sorted(getattr(snapshot, "errors", {}) or {})
-    doc = {"commit": commit, "digest": digest, "observed": obs, "errors": errs,
-           "states": {n: str(s.state) for n, s in sorted(states.items())},
-           "counters": counters, "auto": ctx.config.auto_apply}
+    images = {n: str(s) for n, s in
+              sorted(image_status(ctx.workspace.images_dir, desired).items())}
+    doc = {"commit": desired.commit, "digest": desired.content_digest, "observed": obs,
+           "errors": errs, "states": {n: str(s.state) for n, s in sorted(states.items())},
+           "counters": counters, "auto": ctx.config.auto_apply, "images": images}
     return hashlib.sha256(canonical_json(doc)).hexdigest()
 
 
@@ -309,8 +319,7 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                     log.warning("recovered", detail=line)
             reimaged = await checkins(session, desired, names)
             snapshot = await session.discover(desired, names)
-            key = await asyncio.to_thread(_reuse_key, rev.commit, desired.content_digest,
-                                          snapshot, ctx, names)
+            key = await asyncio.to_thread(_reuse_key, desired, snapshot, ctx, names)
             if key == ctx._reuse_key and ctx._reuse_result is not None and not rev.refused:
                 prev = ctx._reuse_result
                 result.devices = {n: replace(d, newly_drifted=False)
@@ -351,8 +360,13 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                 result.refused = rev.refused
                 log.error("revision_refused", reason=rev.refused)
                 return
-            # nothing left to act on: the next cycle may reuse this one if nothing changes
-            settled = not runnable(saved.plan)
+            # nothing left to act on: the next cycle may reuse this one if nothing changes.
+            # Drift on plan-only devices (auto_apply off) is only reported; nothing but a new
+            # commit or a change on the devices (both in the key) could make it applicable,
+            # so a fleet that is mostly plan-only is not planned again every cycle. Devices
+            # applied but waiting for their window keep the plan fresh: time opens windows.
+            settled = not any((r := resolved.get(dp.device)) is not None and auto_applied(cfg, r)
+                              for dp in runnable(saved.plan))
             ctx._reuse_key, ctx._reuse_result = (key, result) if settled else (None, None)
             apply, ignore = eligible(saved.plan, ctx, desired, resolved, reimaged, now)
             if apply and not ctx.stopping:

@@ -3,6 +3,7 @@ flipping back (NOT_CONVERGING), pick up new commits, and refuse unsigned commits
 
 from __future__ import annotations
 
+import os
 import random
 
 from click.testing import CliRunner
@@ -109,6 +110,47 @@ async def test_a_new_commit_is_picked_up_by_the_next_cycle(dlab: DaemonLab) -> N
     commit = dlab.repo.commit("comment only")
     after = await run_cycle(ctx)
     assert after.commit == commit != before.commit and not after.reused_plan
+
+
+async def test_a_plan_only_daemon_reuses_its_plan_while_nothing_changes(dlab: DaemonLab) -> None:
+    """Drift on devices the daemon does not apply is only reported: an unchanged fleet is not
+    planned again every cycle (work proportional to change), and a change is seen at once."""
+    ctx = dlab.context(auto_apply=False)
+    first = await run_cycle(ctx)
+    assert first.drift and not first.eligible
+    again = await run_cycle(ctx)
+    assert again.reused_plan and again.drift == first.drift
+    dlab.lab.fleet.apply(AGENT, "set-agent-version", version="4.9.0.100")
+    changed = await run_cycle(ctx)
+    assert not changed.reused_plan and AGENT in changed.drift
+
+
+async def test_an_image_fetched_for_a_blocked_device_unblocks_it_next_cycle(
+        dlab: DaemonLab, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The image repository is part of what a reused plan depends on: once the operator fetches
+    the image a device was blocked for, the next cycle plans again and applies it."""
+    device = "fw-branch-01"
+    full = dlab.lab.images
+    saved = await dlab.lab.replan([device])
+    needed = {c.image for c in saved.plan.device(device).changes}
+    assert needed
+    images = tmp_path / "images"
+    images.mkdir()
+    for f in full.iterdir():  # hard links: the session's repository is only read
+        if f.is_file() and f.name in ({*dlab.lab.desired().images} - needed):
+            os.link(f, images / f.name)
+    dlab.lab.images = images
+    ctx = dlab.context()
+    await run_loop(ctx, max_cycles=2, sleep=_no_sleep)
+    blocked = await run_cycle(ctx)
+    assert blocked.reused_plan and blocked.devices[device].state == "blocked"
+    assert "IMAGE_NOT_IN_REPOSITORY" in blocked.devices[device].reason
+    for name in needed:
+        os.link(full / name, images / name)  # `reconciler images fetch`
+    fetched = await run_cycle(ctx)
+    waiting = {n for n, d in blocked.devices.items() if "IMAGE_NOT_IN_REPOSITORY" in d.reason}
+    assert not fetched.reused_plan and device in fetched.eligible and set(fetched.eligible) <= waiting
+    assert set(fetched.outcomes.values()) == {str(JobDeviceStatus.SUCCEEDED)}
 
 
 async def test_unsigned_commit_is_refused_when_signatures_are_required(dlab: DaemonLab,
