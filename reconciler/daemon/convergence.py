@@ -15,7 +15,7 @@ different target starts counting from one. Here, before a cycle applies anything
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,11 +33,19 @@ class Verdict:
 
 
 def judge(plan: Plan, counters: Mapping[str, AttemptCounter],
-          max_attempts: Mapping[str, int], now: datetime, *,
+          max_attempts: Mapping[str, int], now: datetime, *, planned: Iterable[str],
           stable_after: timedelta = timedelta(hours=6)) -> Verdict:
-    """`plan` made without NOT_CONVERGING findings; `max_attempts`: device -> its setting."""
+    """`plan` made without NOT_CONVERGING findings for the devices `planned`; `max_attempts`:
+    device -> its setting."""
     stuck: dict[str, Finding] = {}
     converged: list[str] = []
+    # the plan lists only devices with something to say: a planned device it leaves out is in
+    # sync, the case that matters most here (other daemons' shards are not planned: left alone)
+    listed = {dp.device for dp in plan.devices}
+    for name in sorted(set(planned) - listed):
+        c = counters.get(name)
+        if c is not None and now - c.last_at >= stable_after:
+            converged.append(name)
     for dp in plan.devices:
         c = counters.get(dp.device)
         if c is None:

@@ -333,7 +333,7 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
             counters = {c.device: c for c in await asyncio.to_thread(ctx.store.attempt_counters)}
             verdict = judge(saved.plan, counters,
                             {n: r.settings.max_attempts for n, r in resolved.items()}, now,
-                            stable_after=cfg.stable_after)
+                            planned=names, stable_after=cfg.stable_after)
             for name in verdict.converged:
                 await asyncio.to_thread(ctx.store.reset_attempts, name)
             if verdict.not_converging:
@@ -367,6 +367,8 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
             # applied but waiting for their window keep the plan fresh: time opens windows.
             settled = not any((r := resolved.get(dp.device)) is not None and auto_applied(cfg, r)
                               for dp in runnable(saved.plan))
+            if settled and verdict.converged:  # the counters just forgotten are in the key
+                key = await asyncio.to_thread(_reuse_key, desired, snapshot, ctx, names)
             ctx._reuse_key, ctx._reuse_result = (key, result) if settled else (None, None)
             apply, ignore = eligible(saved.plan, ctx, desired, resolved, reimaged, now)
             if apply and not ctx.stopping:

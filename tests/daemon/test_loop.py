@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+from datetime import timedelta
 
 from click.testing import CliRunner
 
@@ -100,6 +101,23 @@ async def test_a_device_that_flips_back_is_not_converging_after_max_attempts(
     healed = await run_cycle(ctx)
     assert AGENT in healed.eligible and healed.outcomes[AGENT] == str(JobDeviceStatus.SUCCEEDED)
     assert (await run_cycle(ctx)).devices[AGENT].state == "in_sync"
+
+
+async def test_a_device_seen_in_sync_after_its_upgrade_forgets_its_attempts(
+        dlab: DaemonLab) -> None:
+    """The counter behind NOT_CONVERGING is forgotten once the device is seen in sync
+    `stable_after` after its last upgrade (an in-sync device is not listed in the plan, so the
+    daemon must look past the plan for it); before that time it is kept."""
+    patient = dlab.context(stable_after=timedelta(hours=6))
+    first = await run_cycle(patient)
+    upgraded = {n for n, o in first.outcomes.items() if o == str(JobDeviceStatus.SUCCEEDED)}
+    second = await run_cycle(patient)
+    done = {n for n in upgraded if second.devices[n].state == "in_sync"}
+    assert done, second.counts()
+    assert all(patient.store.get_attempts(n) is not None for n in done)  # too soon to forget
+    eager = dlab.context()  # stable_after 0: seen in sync at all is enough
+    await run_cycle(eager)
+    assert [n for n in done if eager.store.get_attempts(n) is not None] == []
 
 
 async def test_a_new_commit_is_picked_up_by_the_next_cycle(dlab: DaemonLab) -> None:
