@@ -453,10 +453,14 @@ Sleep = Callable[[float], Awaitable[None]]
 
 async def run_loop(ctx: DaemonContext, *, max_cycles: int | None = None,
                    sleep: Sleep | None = None,
-                   on_cycle: Callable[[CycleResult], Any] | None = None) -> list[CycleResult]:
-    """Cycles until `ctx.stopping` (a signal) or `max_cycles`. The wait between cycles ends
-    early when a stop is requested."""
-    results: list[CycleResult] = []
+                   on_cycle: Callable[[CycleResult], Any] | None = None) -> CycleResult | None:
+    """Cycles until `ctx.stopping` (a signal) or `max_cycles`; returns the last cycle's result
+    (None when none ran). The wait between cycles ends early when a stop is requested.
+
+    Only the last result is kept (as `ctx.last`): a daemon runs for months, and each result
+    holds a report per device. `on_cycle` sees every one."""
+    last: CycleResult | None = None
+    cycles = 0
 
     async def interruptible(seconds: float) -> None:
         ctx.wake.clear()
@@ -467,14 +471,14 @@ async def run_loop(ctx: DaemonContext, *, max_cycles: int | None = None,
 
     pause = sleep or interruptible
     while not ctx.stopping:
-        result = await run_cycle(ctx)
-        results.append(result)
+        last = await run_cycle(ctx)
+        cycles += 1
         if on_cycle is not None:
-            on_cycle(result)
-        if ctx.stopping or (max_cycles is not None and len(results) >= max_cycles):
+            on_cycle(last)
+        if ctx.stopping or (max_cycles is not None and cycles >= max_cycles):
             break
-        await pause(next_delay(ctx, result.ok))
-    return results
+        await pause(next_delay(ctx, last.ok))
+    return last
 
 
 def parse_duration(text: str) -> float:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.daemon.loop import next_delay, parse_duration, parse_shard, run_cycle, run_loop
-from reconciler.store import JobDeviceStatus
+from reconciler.store import JobDeviceStatus, owners
 from tests.daemon.conftest import DaemonLab
 
 AGENT = "ep-win-001"
@@ -29,8 +29,10 @@ async def test_cycles_converge_the_fleet_and_leave_blocked_devices_alone(dlab: D
     drifting = {n for n, d in first.devices.items() if d.state == "drifting"}
     assert drifting and set(first.eligible) == drifting
     untouched = dlab.lab.fingerprints()
-    results = await run_loop(ctx, max_cycles=2, sleep=_no_sleep)
-    last = results[-1]
+    seen: list[int] = []
+    last = await run_loop(ctx, max_cycles=2, sleep=_no_sleep,
+                          on_cycle=lambda r: seen.append(r.cycle))
+    assert last is not None and seen == [2, 3] and last is ctx.last
     assert last.ok, last.error
     assert {n for n, d in last.devices.items() if d.state == "drifting"} == set()
     assert {n for n, d in last.devices.items() if d.state == "in_sync"} >= drifting
@@ -118,6 +120,15 @@ async def test_a_device_seen_in_sync_after_its_upgrade_forgets_its_attempts(
     eager = dlab.context()  # stable_after 0: seen in sync at all is enough
     await run_cycle(eager)
     assert [n for n in done if eager.store.get_attempts(n) is not None] == []
+
+
+async def test_cycles_keep_no_runner_identities_behind(dlab: DaemonLab) -> None:
+    """Each cycle's recovery and each job's runner take a fresh identity; once they end it is
+    retired, so a daemon running for months does not collect one per cycle."""
+    ctx = dlab.context()
+    before = set(owners._issued)
+    await run_loop(ctx, max_cycles=3, sleep=_no_sleep)  # jobs in the first two
+    assert set(owners._issued) == before
 
 
 async def test_a_new_commit_is_picked_up_by_the_next_cycle(dlab: DaemonLab) -> None:
