@@ -16,6 +16,7 @@ backing off exponentially (shared `reconciler.backoff`), never later than the in
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import random
 import time
@@ -29,6 +30,7 @@ from typing import Any
 
 from reconciler.backoff import jittered_backoff
 from reconciler.contract import FindingCode
+from reconciler.core.bulk import gc_release
 from reconciler.core.findings import Finding
 from reconciler.core.model import DesiredState, DriverKind, ResolvedDevice
 from reconciler.core.plan import Plan
@@ -298,6 +300,13 @@ async def run_cycle(ctx: DaemonContext) -> CycleResult:
     except Exception as e:  # noqa: BLE001 - the daemon survives a bad cycle and says why
         result.error = f"{type(e).__name__}: {e}"
         log.exception("cycle_crashed", commit=result.commit)
+    finally:
+        # Loading and planning freeze everything alive (core.bulk.gc_paused) so the collector
+        # does not rescan a fleet's worth of objects; reference cycles among them are then
+        # never reclaimed. Hand them back and collect before the next cycle freezes again,
+        # or each cycle's cyclic garbage (drivers, parsed output, tracebacks) stays forever.
+        gc_release()
+        gc.collect()
     result.duration = time.monotonic() - t0
     _account(ctx, result, log)
     return result
