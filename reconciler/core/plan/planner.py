@@ -26,7 +26,7 @@ from reconciler.core.plan.diff import diff_device
 from reconciler.core.plan.fingerprint import plan_fingerprint, planned
 from reconciler.core.plan.model import Change, DevicePlan, JobSettings, Plan, Source, Summary
 from reconciler.core.plan.space import SpacePlan, plan_space
-from reconciler.core.plan.steps import build_steps
+from reconciler.core.plan.steps import build_steps, forget_file_templates
 from reconciler.core.plan.templates import PlanTemplates
 from reconciler.core.plan.topology import topology_of
 from reconciler.core.platforms import Platform, Unsupported, platform_of
@@ -216,6 +216,7 @@ def plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], sn
     the daemon: NOT_CONVERGING, DEVICE_LOCKED). Those naming a device are attached to it (errors
     block it); the others are fleet findings.
     """
+    forget_file_templates()
     with gc_paused():  # ~100,000 small objects, no cycles
         return _plan_fleet(desired, resolved, snapshot, image_status, device_states, only,
                            findings)
