@@ -135,6 +135,9 @@ class DaemonContext:
     session: Session | None = None  # while a cycle runs (signals reach its runner)
     _reuse_key: str | None = None
     _reuse_result: CycleResult | None = None
+    # device -> digest of what it was observed running last cycle: drift behind our back is a
+    # change on the device, not a new commit moving its target
+    _observed: dict[str, str | None] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -262,7 +265,7 @@ def eligible(plan: Plan, ctx: DaemonContext, desired: DesiredState,
 
 
 def _reuse_key(desired: DesiredState, snapshot: Any, ctx: DaemonContext,
-               names: list[str]) -> str:
+               names: list[str]) -> tuple[str, dict[str, str | None]]:
     """What the plan depends on besides the clock: commit, observed devices, device states,
     attempt counters, and the image repository (an image fetched after a device was blocked
     for want of it unblocks the device)."""
@@ -278,7 +281,7 @@ def _reuse_key(desired: DesiredState, snapshot: Any, ctx: DaemonContext,
     doc = {"commit": desired.commit, "digest": desired.content_digest, "observed": obs,
            "errors": errs, "states": {n: str(s.state) for n, s in sorted(states.items())},
            "counters": counters, "auto": ctx.config.auto_apply, "images": images}
-    return hashlib.sha256(canonical_json(doc)).hexdigest()
+    return hashlib.sha256(canonical_json(doc)).hexdigest(), obs
 
 
 async def run_cycle(ctx: DaemonContext) -> CycleResult:
@@ -328,7 +331,8 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                     log.warning("recovered", detail=line)
             reimaged = await checkins(session, desired, names)
             snapshot = await session.discover(desired, names)
-            key = await asyncio.to_thread(_reuse_key, desired, snapshot, ctx, names)
+            key, observed = await asyncio.to_thread(_reuse_key, desired, snapshot, ctx, names)
+            seen_before, ctx._observed = ctx._observed, observed
             if key == ctx._reuse_key and ctx._reuse_result is not None and not rev.refused:
                 prev = ctx._reuse_result
                 result.devices = {n: replace(d, newly_drifted=False)
@@ -355,7 +359,8 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
             for name, d in result.devices.items():
                 d.reimaged_to = reimaged.get(name)
                 before = previous.get(name)
-                if d.state == "drifting" and before is not None and before.state == "in_sync":
+                if (d.state == "drifting" and before is not None and before.state == "in_sync"
+                        and seen_before.get(name) != observed.get(name)):
                     d.newly_drifted = True
                     log.warning("drift_detected", device=name, changes=d.changes,
                                 reimaged_to=d.reimaged_to)
@@ -377,7 +382,7 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
             settled = not any((r := resolved.get(dp.device)) is not None and auto_applied(cfg, r)
                               for dp in runnable(saved.plan))
             if settled and verdict.converged:  # the counters just forgotten are in the key
-                key = await asyncio.to_thread(_reuse_key, desired, snapshot, ctx, names)
+                key, _ = await asyncio.to_thread(_reuse_key, desired, snapshot, ctx, names)
             ctx._reuse_key, ctx._reuse_result = (key, result) if settled else (None, None)
             apply, ignore = eligible(saved.plan, ctx, desired, resolved, reimaged, now)
             if apply and not ctx.stopping:

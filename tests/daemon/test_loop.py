@@ -75,6 +75,20 @@ async def test_drift_behind_our_back_is_reported_and_fixed(dlab: DaemonLab) -> N
     assert (await run_cycle(ctx)).devices[AGENT].state == "in_sync"
 
 
+async def test_a_commit_moving_a_target_is_drift_but_not_drift_behind_our_back(
+        dlab: DaemonLab) -> None:
+    ctx = dlab.context()
+    await run_loop(ctx, max_cycles=2, sleep=_no_sleep)  # converge first
+    in_sync = {n for n, d in ctx.last.devices.items() if d.state == "in_sync"}
+    dlab.repo.replace("desired/fleet.yaml", 'asa: "9.4(1)"\n      asdm: "7.16(1)"',
+                      'asa: "9.3(3)"\n      asdm: "7.16(1)"')
+    dlab.repo.commit("back to 9.3(3)")
+    moved = await run_cycle(ctx)
+    now_drifting = {n for n in in_sync if moved.devices[n].state == "drifting"}
+    assert now_drifting, "the commit moved no device that was in sync"
+    assert not [n for n in now_drifting if moved.devices[n].newly_drifted]
+
+
 async def test_a_device_that_flips_back_is_not_converging_after_max_attempts(
         dlab: DaemonLab) -> None:
     dlab.lab.fleet.add_fault(AGENT, {"kind": "agent-revert"})
