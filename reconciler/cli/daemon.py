@@ -107,14 +107,14 @@ async def _main(config: Any, workspace: Any, address: tuple[str, int] | None,
             if address is not None:
                 await stack.enter_async_context(serve_health(ctx, *address))
             with graceful_shutdown(ctx):
-                results: list[CycleResult] = await run_loop(ctx, max_cycles=max_cycles)
+                last: CycleResult | None = await run_loop(ctx, max_cycles=max_cycles)
     finally:
         ctx.close()
-    if once and results:
-        _report(results[-1], fmt)
+    if once and last is not None:
+        _report(last, fmt)
     if ctx.stopping:
         return ExitCode.OK
-    if once and results and not results[-1].ok:
+    if once and last is not None and not last.ok:
         return ExitCode.ERROR
     return ExitCode.OK
 

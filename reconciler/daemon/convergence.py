@@ -15,7 +15,7 @@ different target starts counting from one. Here, before a cycle applies anything
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,7 +63,9 @@ def judge(plan: Plan, counters: Mapping[str, AttemptCounter],
 
 
 def forgetting_due(counters: Iterable[AttemptCounter], now: datetime,
-                   stable_after: timedelta) -> bool:
-    """Some counter is old enough to be forgotten if its device is in sync: a cycle must judge
-    again even when nothing else changed (time did)."""
-    return any(now - c.last_at >= stable_after for c in counters)
+                   stable_after: timedelta, in_sync: Container[str]) -> bool:
+    """A device last seen in sync (`in_sync`) has a counter old enough to be forgotten: a cycle
+    must judge again even when nothing else changed (time did). Counters of devices that still
+    drift (a NOT_CONVERGING one, say) or belong to another shard are never forgotten here, so
+    they must not keep a settled daemon from reusing its plan."""
+    return any(c.device in in_sync and now - c.last_at >= stable_after for c in counters)

@@ -6,7 +6,8 @@ or its shard), plans, reports drift, and — where policy says `auto_apply` and 
 its maintenance window (agents: also at their check-in) — applies through the executor. Devices
 that keep drifting back after upgrades are NOT_CONVERGING and left alone. A cycle whose commit,
 observed devices, device states, attempt counters and image repository are all unchanged, with
-nothing left to apply, reuses the last plan instead of planning again; otherwise only the devices that changed
+nothing left that this daemon would apply (drift on plan-only devices is only reported), reuses
+the last plan instead of planning again; otherwise only the devices that changed
 are planned again (`PlanMemory`), and the policy files are parsed again only when they changed
 (`DesiredCache`): apart from discovery, which must look at every device to see drift behind our
 back, a cycle's work is proportional to what changed. The report says where the time went
@@ -19,6 +20,7 @@ backing off exponentially (shared `reconciler.backoff`), never later than the in
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import time
 import uuid
@@ -31,8 +33,9 @@ from typing import Any
 
 from reconciler.backoff import jittered_backoff
 from reconciler.contract import FindingCode
+from reconciler.core.bulk import gc_release
 from reconciler.core.findings import Finding
-from reconciler.core.model import DesiredState, DriverKind
+from reconciler.core.model import DesiredState, DriverKind, ResolvedDevice
 from reconciler.core.plan import Plan
 from reconciler.core.plan.incremental import PlanMemory
 from reconciler.core.windows import is_open
@@ -258,6 +261,11 @@ def classify(plan: Plan, managed: Iterable[str], not_converging: Iterable[str]
     return out
 
 
+def auto_applied(cfg: DaemonConfig, resolved: ResolvedDevice) -> bool:
+    """Whether this daemon applies the device's changes at all (its window aside)."""
+    return bool(resolved.settings.auto_apply if cfg.auto_apply is None else cfg.auto_apply)
+
+
 def eligible(plan: Plan, ctx: DaemonContext, desired: DesiredState,
              resolved: Mapping[str, Any], checked_in: Mapping[str, Any], now: datetime
              ) -> tuple[list[str], bool]:
@@ -267,10 +275,7 @@ def eligible(plan: Plan, ctx: DaemonContext, desired: DesiredState,
     outside = False
     for dp in runnable(plan):
         r = resolved.get(dp.device)
-        if r is None:
-            continue
-        auto = r.settings.auto_apply if cfg.auto_apply is None else cfg.auto_apply
-        if not auto:
+        if r is None or not auto_applied(cfg, r):
             continue
         if cfg.ignore_windows or is_open(r.settings.maintenance_windows, now, zone):
             names.append(dp.device)
@@ -304,6 +309,13 @@ async def run_cycle(ctx: DaemonContext) -> CycleResult:
     except Exception as e:  # noqa: BLE001 - the daemon survives a bad cycle and says why
         result.error = f"{type(e).__name__}: {e}"
         log.exception("cycle_crashed", commit=result.commit)
+    finally:
+        # Loading and planning freeze everything alive (core.bulk.gc_paused) so the collector
+        # does not rescan a fleet's worth of objects; reference cycles among them are then
+        # never reclaimed. Hand them back and collect before the next cycle freezes again,
+        # or each cycle's cyclic garbage (drivers, parsed output, tracebacks) stays forever.
+        gc_release()
+        gc.collect()
     result.duration = time.monotonic() - t0
     _account(ctx, result, log)
     return result
@@ -340,13 +352,14 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                 now = ctx.clock()
                 changed = await asyncio.to_thread(changed_devices, ctx._basis, basis)
                 work.changed = None if changed is None else len(changed)
-                same = (unchanged(ctx._reuse_basis, basis, changed) and not forgetting_due(
-                    basis.counters.values(), now, cfg.stable_after))
+                prev = ctx._reuse_result
+                same = prev is not None and unchanged(ctx._reuse_basis, basis, changed) and not (
+                    forgetting_due(basis.counters.values(), now, cfg.stable_after,
+                                   {n for n, d in prev.devices.items() if d.state == "in_sync"}))
                 if changed is not None and ctx._basis is not None:
                     basis, snapshot = carry_over(ctx._basis, basis, snapshot, changed)
             ctx._basis = basis
-            if same and ctx._reuse_result is not None and not rev.refused:
-                prev = ctx._reuse_result
+            if same and prev is not None and not rev.refused:
                 result.devices = {n: replace(d, newly_drifted=False)
                                   for n, d in prev.devices.items()}
                 result.reused_plan = True
@@ -380,13 +393,18 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
                         memory=memory)
                     work.planned += memory.planned
             with stage("report"):
-                _report(ctx, result, plan, names, resolved, verdict, reimaged, log)
+                _report(ctx, result, plan, names, resolved, verdict, reimaged, changed, log)
             if rev.refused:
                 result.refused = rev.refused
                 log.error("revision_refused", reason=rev.refused)
                 return
             # nothing left to act on: the next cycle may reuse this one if nothing changes
-            settled = not runnable(plan)
+            # Drift on plan-only devices (auto_apply off) is only reported: nothing but a new
+            # commit or a change on the devices (both in the basis) could make it applicable, so
+            # a mostly plan-only fleet is not planned again every cycle. Devices applied but
+            # waiting for their window keep the plan fresh: time opens windows.
+            settled = not any((r := resolved.get(dp.device)) is not None and auto_applied(cfg, r)
+                              for dp in runnable(plan))
             ctx._reuse_basis, ctx._reuse_result = (basis, result) if settled else (None, None)
             apply, ignore = eligible(plan, ctx, desired, resolved, reimaged, now)
             if apply and not ctx.stopping:
@@ -399,15 +417,20 @@ async def _cycle(ctx: DaemonContext, result: CycleResult, log: Any) -> None:
 
 def _report(ctx: DaemonContext, result: CycleResult, plan: Plan, names: list[str],
             resolved: Mapping[str, Any], verdict: Verdict, reimaged: Mapping[str, str | None],
-            log: Any) -> None:
-    """Every managed device's compliance state; drift that appeared since the last cycle."""
+            observed_changed: set[str] | None, log: Any) -> None:
+    """Every managed device's compliance state; drift that appeared since the last cycle.
+
+    Drift behind our back is a change on the device (`observed_changed`: what discovery saw
+    differs from last cycle; None: no earlier observation to compare with), not a new commit
+    moving its target."""
     managed = [n for n in names if (r := resolved.get(n)) is not None and r.targets]
     result.devices = classify(plan, managed, verdict.not_converging)
     previous = ctx.last.devices if ctx.last is not None else {}
     for name, d in result.devices.items():
         d.reimaged_to = reimaged.get(name)
         before = previous.get(name)
-        if d.state == "drifting" and before is not None and before.state == "in_sync":
+        if (d.state == "drifting" and before is not None and before.state == "in_sync"
+                and (observed_changed is None or name in observed_changed)):
             d.newly_drifted = True
             log.warning("drift_detected", device=name, changes=d.changes,
                         reimaged_to=d.reimaged_to)
@@ -495,10 +518,14 @@ Sleep = Callable[[float], Awaitable[None]]
 
 async def run_loop(ctx: DaemonContext, *, max_cycles: int | None = None,
                    sleep: Sleep | None = None,
-                   on_cycle: Callable[[CycleResult], Any] | None = None) -> list[CycleResult]:
-    """Cycles until `ctx.stopping` (a signal) or `max_cycles`. The wait between cycles ends
-    early when a stop is requested."""
-    results: list[CycleResult] = []
+                   on_cycle: Callable[[CycleResult], Any] | None = None) -> CycleResult | None:
+    """Cycles until `ctx.stopping` (a signal) or `max_cycles`; returns the last cycle's result
+    (None when none ran). The wait between cycles ends early when a stop is requested.
+
+    Only the last result is kept (as `ctx.last`): a daemon runs for months, and each result
+    holds a report per device. `on_cycle` sees every one."""
+    last: CycleResult | None = None
+    cycles = 0
 
     async def interruptible(seconds: float) -> None:
         ctx.wake.clear()
@@ -509,14 +536,14 @@ async def run_loop(ctx: DaemonContext, *, max_cycles: int | None = None,
 
     pause = sleep or interruptible
     while not ctx.stopping:
-        result = await run_cycle(ctx)
-        results.append(result)
+        last = await run_cycle(ctx)
+        cycles += 1
         if on_cycle is not None:
-            on_cycle(result)
-        if ctx.stopping or (max_cycles is not None and len(results) >= max_cycles):
+            on_cycle(last)
+        if ctx.stopping or (max_cycles is not None and cycles >= max_cycles):
             break
-        await pause(next_delay(ctx, result.ok))
-    return results
+        await pause(next_delay(ctx, last.ok))
+    return last
 
 
 def parse_duration(text: str) -> float:

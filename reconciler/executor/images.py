@@ -19,7 +19,7 @@ from pathlib import Path
 from reconciler.drivers.base import Digests, Hasher
 from reconciler.drivers.sources import ByteSource, FileSource
 from reconciler.errors import PermanentError
-from reconciler.images.repository import ImageRepository
+from reconciler.images.repository import ImageNotInRepository, ImageRepository
 from reconciler.images.upload import RepositorySource
 
 _CHUNK = 1 << 20
@@ -108,8 +108,11 @@ class ImageSupply:
                 await asyncio.to_thread(f.flush)
                 await asyncio.to_thread(os.fsync, f.fileno())
             digest = sha.hexdigest()
-            existing = self.repo.path_of(name)
-            if existing.is_file() and existing.stat().st_size == size:
+            try:
+                existing: Path | None = self.repo.path_of(name)
+            except ImageNotInRepository:
+                existing = None  # the usual reason to back up: this copy will be the only one
+            if existing is not None and existing.stat().st_size == size:
                 known = self._digests.get(name)
                 if known is None:
                     known = await asyncio.to_thread(_hash_file, existing)

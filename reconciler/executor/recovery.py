@@ -34,7 +34,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.executor.connect import Connector
 from reconciler.executor.jobs import job_plan
 from reconciler.logging import get_logger
-from reconciler.store import Job, JobStatus, Store, new_owner_id
+from reconciler.store import Job, JobStatus, Store, new_owner_id, retire_owner_id
 from reconciler.store.errors import ConflictError, IllegalTransitionError, NotFoundError
 
 _PER_UNIT = (ImageType.ASA, ImageType.ASDM, ImageType.AGENT)
@@ -130,7 +130,10 @@ async def recover(store: Store, connector: Connector, inventory: Mapping[str, In
             for name, job_id in pending))
         settled = list(results)
     finally:
-        await asyncio.to_thread(store.release_all, owner)
+        try:
+            await asyncio.to_thread(store.release_all, owner)
+        finally:
+            retire_owner_id(owner)  # one identity per recovery: not kept for the process's life
     return RecoveryReport(tuple(interrupted), tuple(settled))
 
 

@@ -44,7 +44,8 @@ from reconciler.executor.images import ImageSupply
 from reconciler.executor.retry import RetryPolicy
 from reconciler.logging import get_logger
 from reconciler.timezones import zone
-from reconciler.store import Job, JobDeviceStatus, JobStatus, Store, new_owner_id
+from reconciler.store import (Job, JobDeviceStatus, JobStatus, Store, new_owner_id,
+                              retire_owner_id)
 from reconciler.store.buffer import TranscriptBuffer
 
 
@@ -143,6 +144,15 @@ class JobRunner:
                   sequential: Collection[str] = (), not_before: datetime | None = None
                   ) -> JobResult:
         """Run `job` (created from `plan`) to its end and return its final record."""
+        try:
+            return await self._run(job, plan, inventory, windows=windows,
+                                   sequential=sequential, not_before=not_before)
+        finally:
+            retire_owner_id(self.owner)  # whatever this run left behind is recoverable now
+
+    async def _run(self, job: Job, plan: Plan, inventory: Mapping[str, InventoryDevice], *,
+                   windows: Mapping[str, Sequence[MaintenanceWindow]] | None,
+                   sequential: Collection[str], not_before: datetime | None) -> JobResult:
         self._task = asyncio.current_task()
         log = get_logger(component="executor", job=job.id)
         ttl = self.options.lease_ttl

@@ -36,7 +36,8 @@ from reconciler.executor.jobs import (JobRequest, create_job, job_plan, job_sequ
 from reconciler.executor.recovery import RecoveryReport, recover
 from reconciler.executor.runner import JobResult, JobRunner, RunnerOptions, Schedule
 from reconciler.planning import with_known_units
-from reconciler.store import Job, JobStatus, Store, new_owner_id, open_store
+from reconciler.store import (Job, JobStatus, Store, new_owner_id, open_store,
+                              retire_owner_id)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class Session:
                                    driver_options=workspace.driver_options)
         self.images = ImageSupply(workspace.images_dir)
         self.runner: JobRunner | None = None
+        # job id -> the identity this session recorded on it when creating it; the runner that
+        # starts the job takes it over (and retires it when it ends), the rest go at exit
+        self._owners: dict[int, str] = {}
 
     async def __aenter__(self) -> Session:
         return self
@@ -71,6 +75,9 @@ class Session:
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.connector.aclose()
+        for owner in self._owners.values():
+            retire_owner_id(owner)  # created here, never started here: this run has ended
+        self._owners.clear()
         if self._own_store:
             self.store.close()
 
@@ -150,10 +157,12 @@ class Session:
                retry_of: int | None = None, rollback_of: int | None = None) -> Job:
         # this process starts the job next: should it die first, its identity tells recovery
         # that the job was left behind (an approval job waits on purpose and gets none)
-        return create_job(self.store, saved, request, created_by=self.actor,
-                          settings=settings_of(resolved), origin=origin, retry_of=retry_of,
-                          rollback_of=rollback_of, owner=new_owner_id(),
-                          ttl=self.ws.runner.lease_ttl)
+        owner = new_owner_id()
+        job = create_job(self.store, saved, request, created_by=self.actor,
+                         settings=settings_of(resolved), origin=origin, retry_of=retry_of,
+                         rollback_of=rollback_of, owner=owner, ttl=self.ws.runner.lease_ttl)
+        self._owners[job.id] = owner
+        return job
 
     def earliest_start(self, job: Job, now: datetime) -> datetime:
         """When the first device of `job` may start (schedule and maintenance windows)."""
@@ -193,7 +202,8 @@ class Session:
         if job.properties.extra.get("ignore_windows"):
             opts = replace(opts, ignore_windows=True)
         self.runner = JobRunner(self.store, self.connector, self.images, options=opts,
-                                events=events, actor=self.actor)
+                                events=events, actor=self.actor,
+                                owner=self._owners.pop(job.id, None))
         return await self.runner.run(job, job_plan(job).plan, desired.inventory,
                                      windows=job_windows(job), sequential=job_sequential(job),
                                      not_before=job.properties.schedule)

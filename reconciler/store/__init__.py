@@ -9,7 +9,7 @@ from reconciler.store.models import (AttemptCounter, CommentaryEntry, DeviceStat
                                      JobDeviceStatus, JobHistoryEntry, JobProperties, JobStatus,
                                      JobSummary, Lease, MigrationResult, StoreInfo, SyncRecord,
                                      TranscriptEntry, TranscriptKind, TranscriptLine)
-from reconciler.store.owners import new_owner_id, owner_alive
+from reconciler.store.owners import new_owner_id, owner_alive, retire_owner_id
 from reconciler.store.url import connect_store, open_store
 
 __all__ = [
@@ -17,5 +17,5 @@ __all__ = [
     "Job", "JobDevice", "JobDeviceSpec", "JobDeviceStatus", "JobHistoryEntry", "JobProperties",
     "JobStatus", "JobSummary", "Lease", "MigrationResult", "Store", "StoreInfo", "SyncRecord",
     "TranscriptEntry", "TranscriptKind", "TranscriptLine", "connect_store", "new_owner_id",
-    "open_store", "owner_alive",
+    "open_store", "owner_alive", "retire_owner_id",
 ]

@@ -64,6 +64,16 @@ def new_owner_id() -> str:
     return str(OwnerId(socket.gethostname(), os.getpid(), token))
 
 
+def retire_owner_id(owner: str) -> None:
+    """The runner named `owner` has ended: from now on it counts as dead (anything it left
+    behind is recoverable at once), and its token is not kept for the life of the process (a
+    daemon issues one per cycle)."""
+    oid = OwnerId.parse(owner)
+    if oid is not None:
+        with _issued_lock:
+            _issued.discard(oid.token)
+
+
 def owner_alive(owner: str | None) -> bool | None:
     """True/False when this host can tell, None when it cannot (another host, a hand-made name).
 

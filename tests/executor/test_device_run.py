@@ -4,6 +4,9 @@ else touched."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,6 +60,28 @@ async def test_standalone_reaches_its_target_and_rediscovery_agrees(lab: Lab) ->
         notes = [c.text for c in store.commentary(result.job.id, "fw-branch-01")]
     assert any("backup" in n and "identical to the repository's asa933-lfbff-k8.SPA" in n
                for n in notes)
+
+
+async def test_a_running_image_the_repository_lacks_is_backed_up_into_it(
+        lab: Lab, tmp_path: Path) -> None:
+    """The usual case for a backup: the release a device runs is no longer (or never was) in
+    the image repository. The copy is kept under .backups/<device>/ and the run goes on."""
+    running = "asa933-lfbff-k8.SPA"
+    images = tmp_path / "images"
+    images.mkdir()
+    for f in lab.images.iterdir():  # hard links: the session's repository is only read
+        if f.is_file() and f.name in set(lab.desired().images) - {running}:
+            os.link(f, images / f.name)
+    lab.images = images
+    result, _ = await lab.apply(["fw-branch-01"])
+    assert result.ok, result.outcomes
+    kept = images / ".backups" / "fw-branch-01" / running
+    image = lab.desired().images[running]
+    assert kept.stat().st_size == image.size
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == image.sha256
+    with open_store(lab.state) as store:
+        notes = [c.text for c in store.commentary(result.job.id, "fw-branch-01")]
+    assert any("backup" in n and f"saved to {kept}" in n for n in notes), notes
 
 
 async def test_active_standby_pair_upgrades_through_its_hops_one_unit_at_a_time(lab: Lab) -> None:

@@ -5,7 +5,9 @@ import socket
 import subprocess
 import sys
 
-from reconciler.store.owners import OwnerId, local_key, new_owner_id, owner_alive
+from reconciler.store import owners
+from reconciler.store.owners import (OwnerId, local_key, new_owner_id, owner_alive,
+                                     retire_owner_id)
 
 
 def test_owner_ids_name_host_and_pid_and_are_unique():
@@ -14,6 +16,16 @@ def test_owner_ids_name_host_and_pid_and_are_unique():
     oid = OwnerId.parse(a)
     assert oid.host == socket.gethostname() and oid.pid == os.getpid()
     assert str(oid) == a
+
+
+def test_a_retired_owner_is_dead_and_forgotten():
+    before = len(owners._issued)
+    a = new_owner_id()
+    assert owner_alive(a) is True and len(owners._issued) == before + 1
+    retire_owner_id(a)
+    assert owner_alive(a) is False and len(owners._issued) == before
+    retire_owner_id(a)
+    retire_owner_id("ci-runner-7")  # a hand-made name: nothing to forget
 
 
 def test_parse_rejects_hand_made_names():

@@ -27,7 +27,7 @@ from reconciler.core.plan.fingerprint import plan_fingerprint, planned
 from reconciler.core.plan.incremental import PlanMemory
 from reconciler.core.plan.model import Change, DevicePlan, JobSettings, Plan, Source, Summary
 from reconciler.core.plan.space import SpacePlan, plan_space
-from reconciler.core.plan.steps import build_steps
+from reconciler.core.plan.steps import build_steps, forget_file_templates
 from reconciler.core.plan.templates import PlanTemplates
 from reconciler.core.plan.topology import topology_of
 from reconciler.core.platforms import Platform, Unsupported, platform_of
@@ -224,6 +224,7 @@ def plan_fleet(desired: DesiredState, resolved: Mapping[str, ResolvedDevice], sn
     inputs did not change since the memory's last plan keep their plan: only the others are
     planned again.
     """
+    forget_file_templates()
     with gc_paused():  # ~100,000 small objects, no cycles
         return _plan_fleet(desired, resolved, snapshot, image_status, device_states, only,
                            findings, memory)

@@ -49,9 +49,16 @@ def image_path(disk: str, image: Image) -> str:
     return f"{disk}:/{image.name}"
 
 
+def forget_file_templates() -> None:
+    """Start a plan with an empty template cache: each plan reads its own catalog (a daemon: a
+    new one every cycle), so entries of earlier plans would only keep their images alive."""
+    _FILE_TEMPLATES.clear()
+
+
 def _file_template(img: Image, disk: str) -> list[Any]:
-    """A blank step with the file parameters of `img` on `disk` filled in. Cached by identity:
-    a fleet shares a few catalog images, and hashing an Image would hash all its fields."""
+    """A blank step with the file parameters of `img` on `disk` filled in. Cached by identity
+    for the length of one plan (`forget_file_templates`): a fleet shares a few catalog images,
+    and hashing an Image would hash all its fields."""
     hit = _FILE_TEMPLATES.get((id(img), disk))
     if hit is not None and hit[0] is img:
         return hit[1]

@@ -131,3 +131,31 @@ def test_a_unit_an_interrupted_job_took_through_a_hop_is_not_reloaded_into_it_ag
     need = {n: len(HOPS) - 1 - HOPS.index(step if n in moved else start) for n in names}
     assert reloads == need, [(s.action, s.member, s.version) for s in d.steps]
     _check_common(d, set(names), "9.4(1)")
+
+
+def test_a_plan_keeps_no_image_of_an_earlier_plan() -> None:
+    """A daemon plans a freshly read catalog every cycle: the step template cache must not
+    keep the images of earlier plans alive."""
+    from dataclasses import replace
+
+    from builders import CATALOG
+
+    from reconciler.core.model import ImageType, ResolvedDevice, Settings, Target
+    from reconciler.core.plan import steps
+
+    def plan_with(img):  # type: ignore[no-untyped-def]
+        snap = snapshot_from_dict({"devices": [{
+            "name": "dev", "model": "ASA5585-SSP-40", "platform": "asa5585",
+            "mode": "standalone", "running": {"asa": "9.3(3)"},
+            "members": [_unit("unit-1", "standalone", "9.3(3)")]}]})
+        r = {"dev": ResolvedDevice("dev", {ImageType.ASA: Target(ImageType.ASA, img, "test")},
+                                   Settings())}
+        plan = plan_fleet(desired("dev", images={**CATALOG, img.name: img}), r, snap,
+                          all_present())
+        assert plan.devices[0].steps
+
+    first = replace(CATALOG[TARGETS["9.4(1)"]])  # an equal image, but another object
+    plan_with(first)
+    assert any(img is first for img, _ in steps._FILE_TEMPLATES.values())
+    plan_with(replace(first))
+    assert not any(img is first for img, _ in steps._FILE_TEMPLATES.values())
