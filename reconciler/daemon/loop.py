@@ -314,8 +314,11 @@ async def run_cycle(ctx: DaemonContext) -> CycleResult:
         # does not rescan a fleet's worth of objects; reference cycles among them are then
         # never reclaimed. Hand them back and collect before the next cycle freezes again,
         # or each cycle's cyclic garbage (drivers, parsed output, tracebacks) stays forever.
-        gc_release()
-        gc.collect()
+        # A cycle that neither loaded nor planned froze nothing: the collector's usual passes
+        # see its garbage, and a full collection (about 0.5 s at 10,000 devices) is skipped.
+        if gc.get_freeze_count():
+            gc_release()
+            gc.collect()
     result.duration = time.monotonic() - t0
     _account(ctx, result, log)
     return result
