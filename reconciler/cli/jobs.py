@@ -322,6 +322,19 @@ def deploy(job_ref: str, no_wait: bool, progress: str, root: Path, images_dir: P
          runs.actor_name(actor))
 
 
+def _deploy_hint(job: Job) -> str:
+    """What to do instead of deploying a job in `job.status`."""
+    if job.status in (JobStatus.FAILED, JobStatus.ABORTED, JobStatus.INTERRUPTED):
+        return (f"run its devices again as a new job from fresh discovery: "
+                f"`reconciler jobs retry {job.id}`")
+    if job.status is JobStatus.CREATED:
+        return f"it needs approval: `reconciler jobs submit {job.id}`, then an approver approves it"
+    if job.status is JobStatus.SUBMITTED:
+        return f"an approver runs `reconciler jobs approve {job.id}` first, then deploy it"
+    return ("only approved or scheduled jobs (or created jobs without approval) are deployed; "
+            "plan and apply anew for another change")
+
+
 async def _deploy(job_ref: str, no_wait: bool, progress: str, root: Path,
                   images_dir: Path | None, state_url: str | None, actor: str) -> ExitCode:
     from reconciler.executor import job_plan
@@ -336,9 +349,7 @@ async def _deploy(job_ref: str, no_wait: bool, progress: str, root: Path,
         if job.status not in (JobStatus.APPROVED, JobStatus.SCHEDULED) and not (
                 job.status is JobStatus.CREATED and not job.approval_required):
             raise PermanentError(f"job {job.name} is {job.status} and cannot be deployed",
-                                 code="ILLEGAL_TRANSITION",
-                                 hint="only approved or scheduled jobs (or created jobs without "
-                                      "approval) are deployed")
+                                 code="ILLEGAL_TRANSITION", hint=_deploy_hint(job))
         try:
             await s.check_fresh(job_plan(job), desired)
         except StalePlanError as e:

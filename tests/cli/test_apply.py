@@ -100,6 +100,7 @@ def test_approval_workflow_from_the_command_line(sim: SimRepo) -> None:
     assert r.returncode == 1 and "cannot also approve" in r.stderr
     r = reconciler(sim, "jobs", "deploy", str(job))
     assert r.returncode == 1 and "cannot be deployed" in r.stderr
+    assert f"reconciler jobs approve {job}" in r.stderr  # says what to do instead
     assert reconciler(sim, "jobs", "approve", str(job), "--actor", "bob").returncode == 0
     r = reconciler(sim, "jobs", "deploy", str(job), "--actor", "bob")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -164,3 +164,21 @@ def test_forget_unit(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "fw-dc-cluster: unit-3 forgotten; units known now: unit-1, unit-2"
     with open_store(db) as store:
         assert store.cluster_units() == {"fw-dc-cluster": ("unit-1", "unit-2")}
+
+
+@pytest.mark.parametrize("status,says", [
+    ("failed", "reconciler jobs retry"), ("aborted", "reconciler jobs retry"),
+    ("interrupted", "reconciler jobs retry"), ("created", "reconciler jobs submit"),
+    ("submitted", "reconciler jobs approve"), ("deployed", "plan and apply anew"),
+])
+def test_a_job_that_cannot_be_deployed_says_what_to_do_instead(db: Path, status: str,
+                                                               says: str) -> None:
+    import dataclasses
+
+    from reconciler.cli.jobs import _deploy_hint
+    from reconciler.store import JobStatus
+
+    with open_store(db) as store:
+        job = store.get_job(finished_job(db))
+    hint = _deploy_hint(dataclasses.replace(job, status=JobStatus(status)))
+    assert says in hint and (str(job.id) in hint or status == "deployed")
