@@ -139,6 +139,15 @@ def test_failed_job_retry_rollback_and_mark_operational(sim: SimRepo) -> None:
     assert json.loads(reconciler(sim, "jobs", "list", "--format", "json").stdout) == []
 
 
+def wait_for_command(db: Path, runner: subprocess.Popen[str], command: str) -> None:
+    """Until the running `apply` has sent `command` (its transcript in the store says so)."""
+    deadline = time.monotonic() + 60
+    while not transcript_has(db, command):
+        assert runner.poll() is None, runner.stdout.read() if runner.stdout else ""
+        assert time.monotonic() < deadline, "the job never reached the reload"
+        time.sleep(0.02)
+
+
 def test_kill_9_mid_job_is_recovered_by_the_next_run(tmp_path: Path,
                                                      example_images: Path) -> None:
     # slower simulated time, so the runner can be killed while the standby reloads
@@ -149,11 +158,7 @@ def test_kill_9_mid_job_is_recovered_by_the_next_run(tmp_path: Path,
              "fw-pair-2"], cwd=sim.root, env=sim.env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)
         try:
-            deadline = time.monotonic() + 60
-            while not transcript_has(db, "failover reload-standby"):
-                assert runner.poll() is None, runner.stdout.read() if runner.stdout else ""
-                assert time.monotonic() < deadline, "the job never reached the reload"
-                time.sleep(0.02)
+            wait_for_command(db, runner, "failover reload-standby")
             runner.send_signal(signal.SIGKILL)
             runner.wait(timeout=10)
         finally:
@@ -207,11 +212,7 @@ def test_first_ctrl_c_aborts_the_job_and_exits_130(tmp_path: Path,
             cwd=sim.root, env=sim.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True)
         try:
-            deadline = time.monotonic() + 60
-            while not transcript_has(db, "reload noconfirm"):
-                assert runner.poll() is None, runner.stdout.read() if runner.stdout else ""
-                assert time.monotonic() < deadline, "the job never reached the reload"
-                time.sleep(0.02)
+            wait_for_command(db, runner, "reload noconfirm")
             runner.send_signal(signal.SIGINT)
             out, _ = runner.communicate(timeout=120)
         finally:

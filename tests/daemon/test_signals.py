@@ -107,18 +107,26 @@ def unit_consistency(state: dict[str, Any]) -> list[str]:
     return problems
 
 
-def test_sigterm_mid_run_finishes_running_devices_and_exits_0(sim: SimRepo) -> None:
-    before = {n: sim.state(n) for n in _devices(sim)}
+def _sigterm_mid_reload(sim: SimRepo, *, times: int) -> tuple[int, str]:
+    """Start the daemon, send it SIGTERM `times` times once a unit reloads; its exit code and log."""
     daemon = start_daemon(sim)
     try:
         wait_for_reload(sim, daemon)
-        daemon.send_signal(signal.SIGTERM)
+        for i in range(times):
+            if i:
+                time.sleep(0.05)
+            daemon.send_signal(signal.SIGTERM)
         code = wait_exit(sim, daemon)
     finally:
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait(timeout=10)
-    log = (sim.root / "daemon.log").read_text()
+    return code, (sim.root / "daemon.log").read_text()
+
+
+def test_sigterm_mid_run_finishes_running_devices_and_exits_0(sim: SimRepo) -> None:
+    before = {n: sim.state(n) for n in _devices(sim)}
+    code, log = _sigterm_mid_reload(sim, times=1)
     assert code == 0, log[-4000:]
     assert '"event": "shutdown_requested"' in log and "Traceback" not in log
 
@@ -162,18 +170,7 @@ def test_second_sigterm_stops_devices_between_steps_and_the_next_run_finishes(
         sim: SimRepo) -> None:
     before = {n: _reloads(sim.state(n)) for n in _devices(sim)}
     needed = planned_reloads(sim)
-    daemon = start_daemon(sim)
-    try:
-        wait_for_reload(sim, daemon)
-        daemon.send_signal(signal.SIGTERM)
-        time.sleep(0.05)
-        daemon.send_signal(signal.SIGTERM)
-        code = wait_exit(sim, daemon)
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait(timeout=10)
-    log = (sim.root / "daemon.log").read_text()
+    code, log = _sigterm_mid_reload(sim, times=2)
     assert code == 0, log[-4000:]
     assert '"event": "shutdown_now"' in log and "Traceback" not in log
 
